@@ -1,0 +1,20 @@
+//! # aftersight
+//!
+//! A batch analytics engine for used-car after-sales market intelligence:
+//! repair orders, warranty claims, used-car sales, vehicles, customers,
+//! service stations and satisfaction surveys.
+//!
+//! ## Brief overview
+//! - [`schema`]: the domain model, every table and column defined once.
+//! - [`generate`]: a seeded synthetic export with planted ground truth
+//!   (failure laws, an emerging quality issue, churn, segments, dirt).
+//! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
+//! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
+//! - [`fsutil`]: atomic publication of output directories, progress bars.
+
+pub mod dates;
+pub mod fsutil;
+pub mod generate;
+pub mod pipeline;
+pub mod schema;
+pub mod vin;

@@ -1,0 +1,252 @@
+//! `aftersight run`: the main job, every stage that exists, in order.
+//!
+//! Stages so far:
+//! 1. **raw**: use the bundled sample in `datasets/sample/` when it is there
+//!    and intact; otherwise generate the same sample (the embedded default,
+//!    [`SAMPLE`]) into `OUT/raw/`, unless an earlier run already did.
+//!
+//! The run ends with a summary of what was produced, also written to
+//! `OUT/run.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::MANIFEST_FILE;
+use crate::generate::export::ExportFormat;
+use crate::generate::{self, EXPORT_KIND, GenerateConfig, GenerateError};
+
+/// Parameters of the bundled sample (and of the embedded default).
+pub struct SampleSpec {
+    /// Scale.
+    pub scale: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Dirt rate.
+    pub dirt: f64,
+}
+
+/// The bundled sample: about 2,000 vehicles and 20,000 repair orders, with a little dirt.
+pub const SAMPLE: SampleSpec = SampleSpec {
+    scale: 0.02,
+    seed: 42,
+    dirt: 0.005,
+};
+
+/// Where the bundled sample lives, relative to the repository root.
+pub const SAMPLE_DIR: &str = "datasets/sample";
+
+/// Configuration of a run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Output root (`./aftersight-out` by default).
+    pub out: PathBuf,
+    /// Raw export to start from; `None` uses the bundled sample or the embedded default.
+    pub raw: Option<PathBuf>,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+/// Errors of a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The raw stage failed to generate data.
+    #[error("stage `raw` failed")]
+    Generate(#[from] GenerateError),
+    /// An input export is missing or unreadable.
+    #[error("stage `raw`: `{path}` is not a readable aftersight export ({reason})")]
+    BadExport {
+        /// The export directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Writing the run manifest failed.
+    #[error("cannot write the run manifest `{path}`")]
+    Manifest {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One stage's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub stage: &'static str,
+    /// `ran`, `skipped` (inputs unchanged) or `reused` (bundled data).
+    pub outcome: &'static str,
+    /// What it did, in a sentence.
+    pub detail: String,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Rows of one table in the raw export.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableCount {
+    /// Table.
+    pub table: String,
+    /// File.
+    pub file: String,
+    /// Data rows.
+    pub rows: u64,
+    /// Planted faulty rows.
+    pub faulty_rows: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// The run manifest, `OUT/run.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// aftersight version.
+    pub version: &'static str,
+    /// The raw export used.
+    pub raw_export: PathBuf,
+    /// Last day covered by the data.
+    pub data_valid_through: String,
+    /// Stages in order.
+    pub stages: Vec<StageReport>,
+    /// Tables of the raw export.
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Deserialize)]
+struct ExportManifestView {
+    kind: String,
+    data_valid_through: String,
+    files: Vec<TableCount>,
+}
+
+fn read_export_manifest(dir: &Path) -> Result<ExportManifestView, RunError> {
+    let bad = |reason: String| RunError::BadExport {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let bytes =
+        fs::read(dir.join(MANIFEST_FILE)).map_err(|e| bad(format!("{MANIFEST_FILE}: {e}")))?;
+    let m: ExportManifestView =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("{MANIFEST_FILE}: {e}")))?;
+    if m.kind != EXPORT_KIND {
+        return Err(bad(format!(
+            "manifest kind is `{}`, expected `{EXPORT_KIND}`",
+            m.kind
+        )));
+    }
+    for f in &m.files {
+        let len = fs::metadata(dir.join(&f.file))
+            .map_err(|e| bad(format!("{}: {e}", f.file)))?
+            .len();
+        if len != f.bytes {
+            return Err(bad(format!(
+                "{} has {len} bytes, the manifest says {}",
+                f.file, f.bytes
+            )));
+        }
+    }
+    Ok(m)
+}
+
+/// Runs every stage and writes `OUT/run.json`.
+pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let (raw, raw_stage) = raw_stage(config)?;
+    let manifest = read_export_manifest(&raw)?;
+    let mut stages = vec![raw_stage];
+    stages[0].seconds = started.elapsed().as_secs_f64();
+    let report = RunReport {
+        version: env!("CARGO_PKG_VERSION"),
+        raw_export: raw,
+        data_valid_through: manifest.data_valid_through,
+        stages,
+        tables: manifest.files,
+    };
+    let path = config.out.join("run.json");
+    write_atomically(
+        &path,
+        &serde_json::to_vec_pretty(&report).expect("report serialises"),
+    )
+    .map_err(|source| RunError::Manifest { path, source })?;
+    Ok(report)
+}
+
+fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
+    if let Some(raw) = &config.raw {
+        read_export_manifest(raw)?;
+        return Ok((
+            raw.clone(),
+            StageReport {
+                stage: "raw",
+                outcome: "reused",
+                detail: format!("using the export in {}", raw.display()),
+                seconds: 0.0,
+            },
+        ));
+    }
+    let bundled = PathBuf::from(SAMPLE_DIR);
+    if read_export_manifest(&bundled).is_ok() {
+        return Ok((
+            bundled,
+            StageReport {
+                stage: "raw",
+                outcome: "reused",
+                detail: format!("using the bundled sample in {SAMPLE_DIR}"),
+                seconds: 0.0,
+            },
+        ));
+    }
+    let generated = config.out.join("raw");
+    if read_export_manifest(&generated).is_ok() {
+        return Ok((
+            generated.clone(),
+            StageReport {
+                stage: "raw",
+                outcome: "skipped",
+                detail: format!(
+                    "the embedded sample was already generated in {}",
+                    generated.display()
+                ),
+                seconds: 0.0,
+            },
+        ));
+    }
+    let m = generate::generate(&GenerateConfig {
+        scale: SAMPLE.scale,
+        seed: SAMPLE.seed,
+        format: ExportFormat::Csv,
+        dirt: SAMPLE.dirt,
+        out: generated.clone(),
+        progress: config.progress,
+    })?;
+    Ok((
+        generated.clone(),
+        StageReport {
+            stage: "raw",
+            outcome: "ran",
+            detail: format!(
+                "no bundled sample found; generated the embedded default (scale {}, seed {}) into {}",
+                m.scale,
+                m.seed,
+                generated.display()
+            ),
+            seconds: m.elapsed_seconds,
+        },
+    ))
+}
+
+/// Writes a file through a temporary sibling and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes)?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, path)
+}

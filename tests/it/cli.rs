@@ -1,0 +1,120 @@
+//! The `aftersight` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn aftersight(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aftersight"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run aftersight")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = aftersight(tmp.path(), &["run"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("[ran    ] raw"), "{stdout}");
+    assert!(stdout.contains("repair_orders"), "{stdout}");
+    assert!(tmp.path().join("aftersight-out/raw/truth.json").exists());
+
+    let second = aftersight(tmp.path(), &["run", "--format", "json"]);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(report["stages"][0]["outcome"], "skipped");
+    assert_eq!(report["data_valid_through"], "2026-10-31");
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("aftersight-out/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run_json["tables"], report["tables"]);
+}
+
+#[test]
+fn run_uses_the_bundled_sample_from_the_repository_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let result = aftersight(
+        root,
+        &["run", "--format", "json", "--out", out.to_str().unwrap()],
+    );
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(report["stages"][0]["outcome"], "reused");
+    assert_eq!(report["raw_export"], "datasets/sample");
+}
+
+#[test]
+fn generate_reports_bad_arguments_with_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = aftersight(tmp.path(), &["generate", "--scale", "0", "--out", "x"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("invalid parameter `scale`"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    let usage = aftersight(
+        tmp.path(),
+        &["generate", "--scale", "1", "--out", "x", "--format", "xlsx"],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+
+    std::fs::create_dir(tmp.path().join("notes")).unwrap();
+    std::fs::write(tmp.path().join("notes/todo.txt"), "mine").unwrap();
+    let refused = aftersight(
+        tmp.path(),
+        &["generate", "--scale", "0.001", "--out", "notes"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("refusing to replace"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("notes/todo.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn generate_json_summary_lists_every_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = aftersight(
+        tmp.path(),
+        &[
+            "generate",
+            "--scale",
+            "0.002",
+            "--out",
+            "raw",
+            "--summary",
+            "json",
+            "--dirt",
+            "0.01",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["files"].as_array().unwrap().len(), 7);
+    assert_eq!(m["kind"], "aftersight-raw-export");
+}
+
+#[test]
+fn help_shows_examples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = text(&aftersight(tmp.path(), &["generate", "--help"]).stdout);
+    assert!(
+        help.contains("Examples:") && help.contains("--dirt"),
+        "{help}"
+    );
+}

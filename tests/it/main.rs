@@ -1,0 +1,6 @@
+//! Integration tests: one binary, modules by feature.
+
+mod cli;
+mod datasets;
+mod generate;
+mod support;
