@@ -30,6 +30,14 @@ pub const fn civil_from_days(days: i32) -> (i32, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Today's day number (UTC).
+pub fn today() -> i32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (secs / 86_400) as i32
+}
+
 /// Number of days in a month.
 pub const fn days_in_month(year: i32, month: u32) -> u32 {
     match month {

@@ -8,6 +8,7 @@
 //! - [`schema`]: the domain model, every table and column defined once.
 //! - [`generate`]: a seeded synthetic export with planted ground truth
 //!   (failure laws, an emerging quality issue, churn, segments, dirt).
+//! - [`ingest`]: validated CSV / NDJSON into the Parquet [`warehouse`], with quarantine.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
@@ -15,6 +16,8 @@
 pub mod dates;
 pub mod fsutil;
 pub mod generate;
+pub mod ingest;
 pub mod pipeline;
 pub mod schema;
 pub mod vin;
+pub mod warehouse;

@@ -1,5 +1,6 @@
 //! The `aftersight` command line: parses arguments, calls the library, prints
-//! results and maps outcomes to exit codes (0 success, 1 failure, 2 usage).
+//! results and maps outcomes to exit codes (0 success, 1 failure, 2 usage,
+//! 3 rejected input: too many bad rows, nothing published).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use aftersight::generate::export::ExportFormat;
 use aftersight::generate::{self, GenerateConfig};
+use aftersight::ingest::source::Encoding;
+use aftersight::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 use aftersight::pipeline::{self, RunConfig};
 
 /// Used-car after-sales market intelligence: synthetic data, a validated
@@ -40,6 +43,36 @@ enum Command {
         /// A raw export directory to start from (default: the bundled sample).
         #[arg(long)]
         raw: Option<PathBuf>,
+        /// How to print the summary.
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+        format: SummaryFormat,
+    },
+    /// Validate raw CSV / NDJSON exports into the Parquet warehouse; bad rows go to quarantine.
+    #[command(
+        after_long_help = "Files are matched to tables by name (repair_orders.csv, repair_orders_2026-10.ndjson, ...).
+Headers are matched by name. Each rejected row is kept in WAREHOUSE/quarantine with its file, line,
+column, rule and raw bytes; for every file, read = published + quarantined. Files already ingested
+(same SHA-256) are skipped, so re-running is safe. The warehouse manifest is replaced atomically:
+readers see the old or the new warehouse, never a mix.
+
+Examples:
+  aftersight ingest --from exports/2026-10 --warehouse wh
+  aftersight ingest --from legacy/customers.csv --warehouse wh --encoding gbk
+  aftersight ingest --from exports --warehouse wh --max-bad-fraction 0.05 --format json"
+    )]
+    Ingest {
+        /// Export directories or files.
+        #[arg(long = "from", required = true, num_args = 1..)]
+        from: Vec<PathBuf>,
+        /// Warehouse directory (created if absent).
+        #[arg(long)]
+        warehouse: PathBuf,
+        /// Text encoding of the inputs.
+        #[arg(long, value_enum, default_value_t = Encoding::Auto)]
+        encoding: Encoding,
+        /// Largest share of bad rows in the batch before it fails and publishes nothing.
+        #[arg(long, default_value_t = DEFAULT_MAX_BAD_FRACTION)]
+        max_bad_fraction: f64,
         /// How to print the summary.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
@@ -85,26 +118,62 @@ enum SummaryFormat {
     Json,
 }
 
-fn main() -> ExitCode {
+/// Exit code for rejected input (too many bad rows).
+const EXIT_REJECTED: u8 = 3;
+
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match dispatch(cli) {
+    match dispatch(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(1)
+            let rejected = err
+                .chain()
+                .any(|e| matches!(e.downcast_ref(), Some(IngestError::TooManyBad { .. })));
+            ExitCode::from(if rejected { EXIT_REJECTED } else { 1 })
         }
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<()> {
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let progress = !cli.quiet;
     match cli.command {
+        Command::Ingest {
+            from,
+            warehouse,
+            encoding,
+            max_bad_fraction,
+            format,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&max_bad_fraction),
+                "--max-bad-fraction must be between 0 and 1, got {max_bad_fraction}"
+            );
+            let config = IngestConfig {
+                inputs: from,
+                warehouse,
+                encoding,
+                max_bad_fraction,
+                progress,
+            };
+            match ingest::ingest(&config).await {
+                Ok(report) => print_ingest(&report, format)?,
+                Err(err) => {
+                    if let IngestError::TooManyBad { report, .. } = &err {
+                        print_ingest(report, format)?;
+                    }
+                    return Err(err.into());
+                }
+            }
+        }
         Command::Run { out, raw, format } => {
             let report = pipeline::run(&RunConfig {
                 out: out.clone(),
                 raw,
                 progress,
-            })?;
+            })
+            .await?;
             match format {
                 SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 SummaryFormat::Table => {
@@ -125,7 +194,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                             .iter()
                             .map(|t| (t.table.as_str(), t.rows, t.faulty_rows, t.bytes)),
                     );
-                    println!("\nrun manifest: {}", out.join("run.json").display());
+                    println!(
+                        "\nwarehouse {} (batch {})",
+                        report.ingest.warehouse.display(),
+                        report.ingest.batch
+                    );
+                    println!("run manifest: {}", out.join("run.json").display());
                 }
             }
         }
@@ -162,6 +236,75 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn print_ingest(report: &IngestReport, format: SummaryFormat) -> anyhow::Result<()> {
+    if let SummaryFormat::Json = format {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!(
+        "{:<40} {:<16} {:>10} {:>10} {:>8}  top reasons",
+        "file", "table", "read", "published", "bad"
+    );
+    for f in &report.files {
+        let name = f.path.file_name().map_or_else(
+            || f.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let reasons: Vec<String> = f
+            .top_reasons
+            .iter()
+            .take(3)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        let status = if f.status == "unchanged" {
+            " (unchanged, skipped)"
+        } else {
+            ""
+        };
+        println!(
+            "{:<40} {:<16} {:>10} {:>10} {:>8}  {}{status}",
+            name,
+            f.table,
+            f.rows_read,
+            f.rows_published,
+            f.rows_quarantined,
+            reasons.join(", ")
+        );
+        for note in &f.notes {
+            if f.status != "unchanged" {
+                println!("    note: {note}");
+            }
+        }
+    }
+    if report.published {
+        println!(
+            "\npublished batch {} to {}",
+            report.batch,
+            report.warehouse.display()
+        );
+    } else {
+        println!("\nnothing new to publish in {}", report.warehouse.display());
+    }
+    println!("{:<16} {:>12} {:>12}", "table", "added", "total");
+    for t in &report.tables {
+        println!("{:<16} {:>12} {:>12}", t.table, t.rows_added, t.rows_total);
+    }
+    if report.rows_quarantined > 0 {
+        println!(
+            "{} rows quarantined (see {}/quarantine)",
+            report.rows_quarantined,
+            report.warehouse.display()
+        );
+    }
+    if report.leftovers_removed > 0 {
+        println!(
+            "removed {} leftover files of an interrupted run",
+            report.leftovers_removed
+        );
     }
     Ok(())
 }

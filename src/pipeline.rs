@@ -4,6 +4,9 @@
 //! 1. **raw**: use the bundled sample in `datasets/sample/` when it is there
 //!    and intact; otherwise generate the same sample (the embedded default,
 //!    [`SAMPLE`]) into `OUT/raw/`, unless an earlier run already did.
+//! 2. **ingest**: validate the raw export into the warehouse `OUT/warehouse/`,
+//!    quarantining bad rows. Files already ingested are skipped, so a rerun
+//!    does nothing here.
 //!
 //! The run ends with a summary of what was produced, also written to
 //! `OUT/run.json`.
@@ -17,6 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil::MANIFEST_FILE;
 use crate::generate::export::ExportFormat;
 use crate::generate::{self, EXPORT_KIND, GenerateConfig, GenerateError};
+use crate::ingest::source::Encoding;
+use crate::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 
 /// Parameters of the bundled sample (and of the embedded default).
 pub struct SampleSpec {
@@ -63,6 +68,9 @@ pub enum RunError {
         /// What is wrong.
         reason: String,
     },
+    /// The ingest stage failed.
+    #[error("stage `ingest` failed")]
+    Ingest(#[from] IngestError),
     /// Writing the run manifest failed.
     #[error("cannot write the run manifest `{path}`")]
     Manifest {
@@ -115,6 +123,8 @@ pub struct RunReport {
     pub stages: Vec<StageReport>,
     /// Tables of the raw export.
     pub tables: Vec<TableCount>,
+    /// The ingest stage's report.
+    pub ingest: IngestReport,
 }
 
 #[derive(Deserialize)]
@@ -154,21 +164,49 @@ fn read_export_manifest(dir: &Path) -> Result<ExportManifestView, RunError> {
 }
 
 /// Runs every stage and writes `OUT/run.json`.
-pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
+pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let (raw, raw_stage) = raw_stage(config)?;
+    let (raw, mut raw_stage) = raw_stage(config)?;
     let manifest = read_export_manifest(&raw)?;
-    let mut stages = vec![raw_stage];
-    stages[0].seconds = started.elapsed().as_secs_f64();
+    raw_stage.seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let warehouse = config.out.join("warehouse");
+    let ingest = ingest::ingest(&IngestConfig {
+        inputs: vec![raw.clone()],
+        warehouse: warehouse.clone(),
+        encoding: Encoding::Auto,
+        max_bad_fraction: DEFAULT_MAX_BAD_FRACTION,
+        progress: config.progress,
+    })
+    .await?;
+    let read: u64 = ingest.files.iter().map(|f| f.rows_read).sum();
+    let ingest_stage = StageReport {
+        stage: "ingest",
+        outcome: if ingest.published { "ran" } else { "skipped" },
+        detail: if ingest.published {
+            format!(
+                "{read} rows read into {}: {} published, {} quarantined",
+                warehouse.display(),
+                read - ingest.rows_quarantined,
+                ingest.rows_quarantined
+            )
+        } else {
+            format!("no new input files; {} is up to date", warehouse.display())
+        },
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let stages = vec![raw_stage, ingest_stage];
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION"),
         raw_export: raw,
         data_valid_through: manifest.data_valid_through,
         stages,
         tables: manifest.files,
+        ingest,
     };
     let path = config.out.join("run.json");
-    write_atomically(
+    crate::fsutil::write_atomically(
         &path,
         &serde_json::to_vec_pretty(&report).expect("report serialises"),
     )
@@ -238,15 +276,4 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
             seconds: m.elapsed_seconds,
         },
     ))
-}
-
-/// Writes a file through a temporary sibling and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    fs::write(&tmp, bytes)?;
-    fs::File::open(&tmp)?.sync_all()?;
-    fs::rename(&tmp, path)
 }

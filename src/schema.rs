@@ -571,6 +571,19 @@ impl Table {
         }
     }
 
+    /// The date or timestamp column that places a row of a fact table in time;
+    /// fact tables are sorted by it and partitioned by its month. `None` for
+    /// dimension tables.
+    pub fn event_column(self) -> Option<&'static str> {
+        match self {
+            Table::Stations | Table::Customers | Table::Vehicles => None,
+            Table::Transactions => Some("sale_date"),
+            Table::RepairOrders => Some("opened_at"),
+            Table::WarrantyClaims => Some("failure_date"),
+            Table::Surveys => Some("survey_date"),
+        }
+    }
+
     /// The typed Arrow schema of the table as stored in the warehouse.
     pub fn arrow_schema(self) -> SchemaRef {
         let fields: Vec<Field> = self

@@ -319,6 +319,7 @@ impl ExportWriter {
                     find(&|i| !matches!(r[i], Value::Null) && cols[i].unit.is_some()).unwrap_or(1);
                 r[i] = match &r[i] {
                     Value::Decimal(v) => Value::Decimal((v * 1.1 * 100.0).round() / 100.0 + 1.0),
+                    Value::Int(v) if *v > 1 => Value::Int(v - 1),
                     Value::Int(v) => Value::Int(v + 1),
                     other => other.clone(),
                 };

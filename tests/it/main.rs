@@ -3,4 +3,5 @@
 mod cli;
 mod datasets;
 mod generate;
+mod ingest;
 mod support;

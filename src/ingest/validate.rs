@@ -1,0 +1,427 @@
+//! Row validation: text fields in, typed Arrow columns out, or the first
+//! rule the row breaks.
+//!
+//! Checked here, per row: required fields, types (numbers, booleans, strict
+//! ISO dates and timestamps), ranges (no negative amounts or odometers,
+//! plausible dates, scores within their scale), enumerations, VIN format and
+//! check digit, and that a repair order closes after it opens. Keys (primary
+//! and foreign) need the other rows and are checked by [`super::keys`].
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
+    StringBuilder, TimestampSecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::source::Rejection;
+use crate::dates::{days_from_civil, format_date, parse_date, parse_timestamp};
+use crate::schema::{ColumnType, Table, enum_values};
+
+/// Name of the month column added to fact tables for partitioning (`YYYY-MM`).
+pub const MONTH_COLUMN: &str = "month";
+
+/// Earliest plausible date in any export.
+const MIN_DATE: i32 = days_from_civil(1990, 1, 1);
+
+/// A parsed field.
+#[derive(Debug, Clone, Copy)]
+enum Parsed {
+    Null,
+    Text,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Date(i32),
+    Timestamp(i64),
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Int(Int32Builder),
+    BigInt(Int64Builder),
+    Float(Float64Builder),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampSecondBuilder),
+}
+
+/// Accumulates validated rows of one table as Arrow columns.
+pub struct RowValidator {
+    table: Table,
+    builders: Vec<Builder>,
+    month: Option<(usize, StringBuilder)>,
+    parsed: Vec<Parsed>,
+    max_date: i32,
+    rows: usize,
+}
+
+fn range(column: &'static str, value: i64, lo: i64, hi: i64) -> Result<(), Rejection> {
+    if value < lo || value > hi {
+        let rule = if value < 0 && lo >= 0 {
+            "negative_value"
+        } else {
+            "out_of_range"
+        };
+        return Err(Rejection::column(
+            column,
+            rule,
+            format!("{value} is outside {lo}..={hi}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Allowed integer range of a column.
+fn int_bounds(table: Table, column: &str) -> (i64, i64) {
+    match (table, column) {
+        (_, "odometer_km") => (0, 3_000_000),
+        (Table::Stations, "bays") => (1, 500),
+        (Table::Vehicles, "model_year") => (1980, 2035),
+        (Table::Transactions, "extended_warranty_months") => (0, 120),
+        (Table::Surveys, "recommend") => (0, 10),
+        (Table::Surveys, _) => (1, 10),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+impl RowValidator {
+    /// A validator for `table`; dates later than `max_date` (a day number) are implausible.
+    pub fn new(table: Table, max_date: i32) -> RowValidator {
+        let builders = table
+            .columns()
+            .iter()
+            .map(|c| match c.ty {
+                ColumnType::Text => Builder::Text(StringBuilder::new()),
+                ColumnType::Int => Builder::Int(Int32Builder::new()),
+                ColumnType::BigInt => Builder::BigInt(Int64Builder::new()),
+                ColumnType::Float => Builder::Float(Float64Builder::new()),
+                ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
+                ColumnType::Date => Builder::Date(Date32Builder::new()),
+                ColumnType::Timestamp => Builder::Timestamp(TimestampSecondBuilder::new()),
+            })
+            .collect();
+        let month = table.event_column().map(|c| {
+            (
+                table.column_index(c).expect("event column exists"),
+                StringBuilder::new(),
+            )
+        });
+        RowValidator {
+            table,
+            builders,
+            month,
+            parsed: vec![Parsed::Null; table.columns().len()],
+            max_date,
+            rows: 0,
+        }
+    }
+
+    /// The schema of the batches this validator produces (the table's schema, plus `month` for fact tables).
+    pub fn batch_schema(table: Table) -> SchemaRef {
+        let base = table.arrow_schema();
+        if table.event_column().is_none() {
+            return base;
+        }
+        let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(MONTH_COLUMN, DataType::Utf8, false));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Rows accumulated since the last [`RowValidator::finish_batch`].
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows are pending.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Checks one row's fields (in schema order). Call [`RowValidator::append`]
+    /// with the same values to keep the row.
+    pub fn check(&mut self, values: &[String]) -> Result<(), Rejection> {
+        let table = self.table;
+        for (i, (col, raw)) in table.columns().iter().zip(values).enumerate() {
+            let v = raw.trim();
+            if v.is_empty() {
+                if col.required {
+                    return Err(Rejection::column(
+                        col.name,
+                        "missing_required",
+                        "a value is required".into(),
+                    ));
+                }
+                self.parsed[i] = Parsed::Null;
+                continue;
+            }
+            self.parsed[i] = match col.ty {
+                ColumnType::Text => {
+                    if let Some(allowed) = enum_values(table, col.name)
+                        && !allowed.contains(&v)
+                    {
+                        return Err(Rejection::column(
+                            col.name,
+                            "invalid_value",
+                            format!("`{v}` is not one of {}", allowed.join(", ")),
+                        ));
+                    }
+                    if col.name == "vin" {
+                        crate::vin::validate(v).map_err(|e| {
+                            Rejection::column(col.name, "invalid_vin", format!("`{v}`: {e}"))
+                        })?;
+                    }
+                    Parsed::Text
+                }
+                ColumnType::Int | ColumnType::BigInt => {
+                    let n: i64 = v.parse().map_err(|_| {
+                        Rejection::column(
+                            col.name,
+                            "invalid_number",
+                            format!("`{v}` is not a whole number"),
+                        )
+                    })?;
+                    let (lo, hi) = int_bounds(table, col.name);
+                    range(col.name, n, lo, hi)?;
+                    if col.ty == ColumnType::Int && i32::try_from(n).is_err() {
+                        return Err(Rejection::column(
+                            col.name,
+                            "out_of_range",
+                            format!("{n} does not fit 32 bits"),
+                        ));
+                    }
+                    Parsed::Int(n)
+                }
+                ColumnType::Float => {
+                    let x: f64 =
+                        v.parse()
+                            .ok()
+                            .filter(|x: &f64| x.is_finite())
+                            .ok_or_else(|| {
+                                Rejection::column(
+                                    col.name,
+                                    "invalid_number",
+                                    format!("`{v}` is not a number"),
+                                )
+                            })?;
+                    if x < 0.0 {
+                        let rule = if col.unit == Some("CNY") {
+                            "negative_amount"
+                        } else {
+                            "negative_value"
+                        };
+                        return Err(Rejection::column(
+                            col.name,
+                            rule,
+                            format!("{v} is negative"),
+                        ));
+                    }
+                    Parsed::Float(x)
+                }
+                ColumnType::Bool => Parsed::Bool(match v.to_ascii_lowercase().as_str() {
+                    "true" | "t" | "1" | "yes" | "y" => true,
+                    "false" | "f" | "0" | "no" | "n" => false,
+                    _ => {
+                        return Err(Rejection::column(
+                            col.name,
+                            "invalid_bool",
+                            format!("`{v}` is not true or false"),
+                        ));
+                    }
+                }),
+                ColumnType::Date => {
+                    let d = parse_date(v).ok_or_else(|| {
+                        Rejection::column(
+                            col.name,
+                            "invalid_date",
+                            format!("`{v}` is not a real date in YYYY-MM-DD form"),
+                        )
+                    })?;
+                    self.plausible(col.name, d)?;
+                    Parsed::Date(d)
+                }
+                ColumnType::Timestamp => {
+                    let t = parse_timestamp(v).ok_or_else(|| {
+                        Rejection::column(
+                            col.name,
+                            "invalid_timestamp",
+                            format!("`{v}` is not a real time in YYYY-MM-DDTHH:MM:SS form"),
+                        )
+                    })?;
+                    self.plausible(col.name, t.div_euclid(86_400) as i32)?;
+                    Parsed::Timestamp(t)
+                }
+            };
+        }
+        if table == Table::RepairOrders
+            && let (Parsed::Timestamp(opened), Parsed::Timestamp(closed)) =
+                (self.parsed[4], self.parsed[5])
+            && closed < opened
+        {
+            return Err(Rejection::column(
+                "closed_at",
+                "closed_before_opened",
+                format!(
+                    "closed at {} before it was opened at {}",
+                    values[5].trim(),
+                    values[4].trim()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn plausible(&self, column: &'static str, day: i32) -> Result<(), Rejection> {
+        if day < MIN_DATE || day > self.max_date {
+            return Err(Rejection::column(
+                column,
+                "implausible_date",
+                format!(
+                    "{} is outside {}..={}",
+                    format_date(day),
+                    format_date(MIN_DATE),
+                    format_date(self.max_date)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends the row last accepted by [`RowValidator::check`].
+    pub fn append(&mut self, values: &[String]) {
+        for ((b, p), raw) in self.builders.iter_mut().zip(&self.parsed).zip(values) {
+            match (b, *p) {
+                (Builder::Text(b), Parsed::Text) => b.append_value(raw.trim()),
+                (Builder::Text(b), _) => b.append_null(),
+                (Builder::Int(b), Parsed::Int(n)) => b.append_value(n as i32),
+                (Builder::Int(b), _) => b.append_null(),
+                (Builder::BigInt(b), Parsed::Int(n)) => b.append_value(n),
+                (Builder::BigInt(b), _) => b.append_null(),
+                (Builder::Float(b), Parsed::Float(x)) => b.append_value(x),
+                (Builder::Float(b), _) => b.append_null(),
+                (Builder::Bool(b), Parsed::Bool(x)) => b.append_value(x),
+                (Builder::Bool(b), _) => b.append_null(),
+                (Builder::Date(b), Parsed::Date(d)) => b.append_value(d),
+                (Builder::Date(b), _) => b.append_null(),
+                (Builder::Timestamp(b), Parsed::Timestamp(t)) => b.append_value(t),
+                (Builder::Timestamp(b), _) => b.append_null(),
+            }
+        }
+        if let Some((i, month)) = &mut self.month {
+            let day = match self.parsed[*i] {
+                Parsed::Date(d) => d,
+                Parsed::Timestamp(t) => t.div_euclid(86_400) as i32,
+                _ => unreachable!("event columns are required dates or timestamps"),
+            };
+            month.append_value(&format_date(day)[..7]);
+        }
+        self.rows += 1;
+    }
+
+    /// Takes the accumulated rows as a batch.
+    pub fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
+        let mut columns: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Text(b) => Arc::new(b.finish()),
+                    Builder::Int(b) => Arc::new(b.finish()),
+                    Builder::BigInt(b) => Arc::new(b.finish()),
+                    Builder::Float(b) => Arc::new(b.finish()),
+                    Builder::Bool(b) => Arc::new(b.finish()),
+                    Builder::Date(b) => Arc::new(b.finish()),
+                    Builder::Timestamp(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        if let Some((_, month)) = &mut self.month {
+            columns.push(Arc::new(month.finish()));
+        }
+        self.rows = 0;
+        RecordBatch::try_new(Self::batch_schema(self.table), columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ro(opened: &str, closed: &str, labour: &str) -> Vec<String> {
+        row(&[
+            "RO1",
+            "LGXCE4CC9RA000164",
+            "C1",
+            "ST1",
+            opened,
+            closed,
+            "1000",
+            "repair",
+            "brake_pads",
+            "",
+            "1.0",
+            labour,
+            "10",
+        ])
+    }
+
+    #[test]
+    fn good_rows_become_typed_columns() {
+        let mut v = RowValidator::new(Table::RepairOrders, days_from_civil(2030, 1, 1));
+        let good = ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "150.5");
+        assert_eq!(v.check(&good), Ok(()));
+        v.append(&good);
+        let batch = v.finish_batch().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        assert_eq!(batch.num_columns(), Table::RepairOrders.columns().len() + 1);
+        assert_eq!(
+            batch.schema().field(4).data_type(),
+            &Table::RepairOrders
+                .arrow_schema()
+                .field(4)
+                .data_type()
+                .clone()
+        );
+    }
+
+    #[test]
+    fn each_rule_names_its_column() {
+        let mut v = RowValidator::new(Table::RepairOrders, days_from_civil(2030, 1, 1));
+        let rule =
+            |r: Result<(), Rejection>| r.map_err(|e| (e.column.unwrap_or(""), e.rule)).unwrap_err();
+        assert_eq!(
+            rule(v.check(&ro("2024-02-30T09:00:00", "2024-03-01T12:00:00", "1"))),
+            ("opened_at", "invalid_timestamp")
+        );
+        assert_eq!(
+            rule(v.check(&ro("2024-03-01T09:00:00", "2024-03-01T08:00:00", "1"))),
+            ("closed_at", "closed_before_opened")
+        );
+        assert_eq!(
+            rule(v.check(&ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "-5"))),
+            ("labour_cny", "negative_amount")
+        );
+        assert_eq!(
+            rule(v.check(&ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "abc"))),
+            ("labour_cny", "invalid_number")
+        );
+        assert_eq!(
+            rule(v.check(&ro("2050-03-01T09:00:00", "2050-03-01T12:00:00", "1"))),
+            ("opened_at", "implausible_date")
+        );
+        let mut bad_vin = ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "1");
+        bad_vin[1] = "LGXCE4CC1RA000164".into();
+        assert_eq!(rule(v.check(&bad_vin)), ("vin", "invalid_vin"));
+        let mut bad_job = ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "1");
+        bad_job[7] = "tuning".into();
+        assert_eq!(rule(v.check(&bad_job)), ("job_type", "invalid_value"));
+        assert!(v.is_empty(), "checking alone appends nothing");
+    }
+}

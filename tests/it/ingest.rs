@@ -1,0 +1,547 @@
+//! Ingest: quarantine is exactly the planted dirt, counts reconcile, re-runs
+//! are idempotent, crashes leave the old warehouse intact, text encodings and
+//! malformed files are handled without panics.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aftersight::generate::export::ExportFormat;
+use aftersight::ingest::source::Encoding;
+use aftersight::ingest::{IngestConfig, IngestError, IngestReport, ingest};
+use aftersight::schema::Table;
+use aftersight::warehouse::Manifest;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Date32Type, TimestampSecondType};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::support::{gen_into, truth};
+
+fn config(inputs: Vec<PathBuf>, warehouse: &Path) -> IngestConfig {
+    IngestConfig {
+        inputs,
+        warehouse: warehouse.to_path_buf(),
+        encoding: Encoding::Auto,
+        max_bad_fraction: 0.05,
+        progress: false,
+    }
+}
+
+fn run(inputs: Vec<PathBuf>, warehouse: &Path) -> Result<IngestReport, IngestError> {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&config(inputs, warehouse)))
+}
+
+fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `(file name, line)` of every quarantined row.
+fn quarantined(warehouse: &Path) -> BTreeSet<(String, u64, String)> {
+    let m = Manifest::load(warehouse).unwrap();
+    let mut out = BTreeSet::new();
+    for f in &m.quarantine.files {
+        for b in read_parquet(&warehouse.join(f)) {
+            let files = b
+                .column_by_name("source_file")
+                .unwrap()
+                .as_string::<i32>()
+                .clone();
+            let lines = b
+                .column_by_name("line")
+                .unwrap()
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                .clone();
+            let rules = b.column_by_name("rule").unwrap().as_string::<i32>().clone();
+            for i in 0..b.num_rows() {
+                let name = Path::new(files.value(i))
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert((name, lines.value(i) as u64, rules.value(i).to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn quarantine_is_exactly_the_planted_dirt_and_counts_reconcile() {
+    let tmp = tempfile::tempdir().unwrap();
+    for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
+        let raw = gen_into(
+            tmp.path(),
+            &format!("raw-{format:?}"),
+            0.02,
+            31,
+            0.01,
+            format,
+        );
+        let wh = tmp.path().join(format!("wh-{format:?}"));
+        let report = run(vec![raw.clone()], &wh).unwrap();
+        assert!(report.published);
+        let t = truth(&raw);
+        let planted: BTreeSet<(String, u64)> = t["dirt"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["file"].as_str().unwrap().to_owned(),
+                    r["line"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let got = quarantined(&wh);
+        let got_lines: BTreeSet<(String, u64)> =
+            got.iter().map(|(f, l, _)| (f.clone(), *l)).collect();
+        assert_eq!(
+            got_lines, planted,
+            "{format:?}: quarantined rows are exactly the planted faulty rows"
+        );
+        // Each kind of dirt is caught by the rule made for it.
+        let rule_of: HashMap<(String, u64), String> =
+            got.into_iter().map(|(f, l, r)| ((f, l), r)).collect();
+        for r in t["dirt"]["rows"].as_array().unwrap() {
+            let rule = &rule_of[&(
+                r["file"].as_str().unwrap().to_owned(),
+                r["line"].as_u64().unwrap(),
+            )];
+            let expected: &[&str] = match r["kind"].as_str().unwrap() {
+                "bad_date" => &["invalid_date", "invalid_timestamp"],
+                "negative_amount" => &["negative_amount"],
+                "out_of_range" => &["out_of_range", "negative_value"],
+                "unknown_vin" | "unknown_customer" => &["unknown_reference"],
+                "duplicate_id" => &["duplicate_key"],
+                "ragged_line" => &["ragged_line", "malformed_json"],
+                "missing_required" => &["missing_required"],
+                "invalid_vin_check_digit" => &["invalid_vin"],
+                "wrong_encoding" => &["undecodable_text"],
+                "closed_before_opened" => &["closed_before_opened"],
+                other => panic!("unknown kind {other}"),
+            };
+            assert!(expected.contains(&rule.as_str()), "{r}: rule {rule}");
+        }
+        // Counts reconcile per file and per table.
+        let manifest = Manifest::load(&wh).unwrap();
+        for f in &report.files {
+            assert_eq!(
+                f.rows_read,
+                f.rows_published + f.rows_quarantined,
+                "{}",
+                f.path.display()
+            );
+            let lines = fs::read(&f.path)
+                .unwrap()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            let header = u64::from(format == ExportFormat::Csv);
+            assert_eq!(
+                f.rows_read,
+                lines - header,
+                "{}: every line was read",
+                f.path.display()
+            );
+            let rows_in_files: u64 = manifest
+                .table(Table::from_name(f.table).unwrap())
+                .files
+                .iter()
+                .map(|p| {
+                    read_parquet(&wh.join(p))
+                        .iter()
+                        .map(|b| b.num_rows() as u64)
+                        .sum::<u64>()
+                })
+                .sum();
+            assert_eq!(
+                rows_in_files, f.rows_published,
+                "{}: Parquet holds the published rows",
+                f.table
+            );
+        }
+        assert_eq!(manifest.quarantine.rows as usize, planted.len());
+    }
+}
+
+#[test]
+fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.01, 2, 0.0, ExportFormat::Csv);
+    let wh = tmp.path().join("wh");
+    run(vec![raw], &wh).unwrap();
+    let m = Manifest::load(&wh).unwrap();
+    for table in Table::ALL {
+        let files = &m.table(table).files;
+        assert!(!files.is_empty(), "{table}");
+        for f in files {
+            let batches = read_parquet(&wh.join(f));
+            let schema = batches[0].schema();
+            let expected = table.arrow_schema();
+            assert_eq!(schema.fields().len(), expected.fields().len(), "{f}");
+            for (a, b) in schema.fields().iter().zip(expected.fields()) {
+                assert_eq!((a.name(), a.data_type()), (b.name(), b.data_type()), "{f}");
+            }
+            let Some(event) = table.event_column() else {
+                continue;
+            };
+            let month = f.split("month=").nth(1).unwrap().split('/').next().unwrap();
+            let mut previous = i64::MIN;
+            for b in &batches {
+                let column = b.column_by_name(event).unwrap();
+                for i in 0..column.len() {
+                    let day = match column.data_type() {
+                        datafusion::arrow::datatypes::DataType::Date32 => {
+                            i64::from(column.as_primitive::<Date32Type>().value(i)) * 86_400
+                        }
+                        _ => column.as_primitive::<TimestampSecondType>().value(i),
+                    };
+                    assert!(day >= previous, "{f}: sorted by {event}");
+                    previous = day;
+                    let d = aftersight::dates::format_date(day.div_euclid(86_400) as i32);
+                    assert_eq!(&d[..7], month, "{f}: row in its month partition");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.01, 3, 0.0, ExportFormat::Csv);
+    // Split the repair orders in two exports: the second arrives a month later.
+    let ros = fs::read_to_string(raw.join("repair_orders.csv")).unwrap();
+    let mut lines: Vec<&str> = ros.lines().collect();
+    let header = lines.remove(0);
+    let half = lines.len() / 2;
+    let later = tmp.path().join("later");
+    fs::create_dir(&later).unwrap();
+    fs::write(
+        raw.join("repair_orders.csv"),
+        format!("{header}\n{}\n", lines[..half].join("\n")),
+    )
+    .unwrap();
+    fs::write(
+        later.join("repair_orders_2026-11.csv"),
+        format!("{header}\n{}\n", lines[half..].join("\n")),
+    )
+    .unwrap();
+    // Claims and surveys refer to repair orders of both halves: ingest them with the second half.
+    for t in ["warranty_claims.csv", "surveys.csv"] {
+        fs::rename(raw.join(t), later.join(t)).unwrap();
+    }
+
+    let wh = tmp.path().join("wh");
+    let first = run(vec![raw.clone()], &wh).unwrap();
+    assert!(first.published);
+    let manifest_after_first = fs::read(wh.join("manifest.json")).unwrap();
+
+    let again = run(vec![raw.clone()], &wh).unwrap();
+    assert!(!again.published);
+    assert!(again.files.iter().all(|f| f.status == "unchanged"));
+    assert_eq!(
+        fs::read(wh.join("manifest.json")).unwrap(),
+        manifest_after_first,
+        "nothing changed"
+    );
+
+    let second = run(vec![raw.clone(), later.clone()], &wh).unwrap();
+    assert!(second.published);
+    let ingested: Vec<_> = second
+        .files
+        .iter()
+        .filter(|f| f.status == "ingested")
+        .map(|f| f.table)
+        .collect();
+    assert_eq!(ingested, ["repair_orders", "warranty_claims", "surveys"]);
+    let added: HashMap<&str, u64> = second
+        .tables
+        .iter()
+        .map(|t| (t.table, t.rows_added))
+        .collect();
+    assert_eq!(added["repair_orders"], (lines.len() - half) as u64);
+    assert_eq!(added["vehicles"], 0);
+    assert_eq!(
+        second.rows_quarantined, 0,
+        "claims and surveys found their repair orders in the warehouse"
+    );
+    let m = Manifest::load(&wh).unwrap();
+    assert_eq!(m.table(Table::RepairOrders).rows, lines.len() as u64);
+    assert_eq!(m.batch, 2);
+
+    // The same rows under another file name are duplicates of what the warehouse holds.
+    let copy = tmp.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    // Same rows, one byte different (a CRLF header), so the content hash is new.
+    let resent = fs::read_to_string(later.join("repair_orders_2026-11.csv"))
+        .unwrap()
+        .replacen('\n', "\r\n", 1);
+    fs::write(copy.join("repair_orders_resent.csv"), resent).unwrap();
+    let mut cfg = config(vec![copy], &wh);
+    cfg.max_bad_fraction = 1.0;
+    let dup = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&cfg));
+    match dup {
+        Err(IngestError::TooManyBad { report, .. }) => {
+            assert_eq!(report.files[0].top_reasons[0].0, "duplicate_key (ro_id)");
+        }
+        other => panic!("a wholly duplicate file is rejected: {other:?}"),
+    }
+    assert_eq!(Manifest::load(&wh).unwrap().batch, 2, "nothing published");
+}
+
+fn aftersight(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aftersight"));
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_crash_before_publication_leaves_the_previous_warehouse_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.01, 4, 0.0, ExportFormat::Csv);
+    let later = tmp.path().join("later");
+    fs::create_dir(&later).unwrap();
+    fs::rename(raw.join("surveys.csv"), later.join("surveys.csv")).unwrap();
+    let wh = tmp.path().join("wh");
+    let (raw_s, later_s, wh_s) = (
+        raw.to_str().unwrap(),
+        later.to_str().unwrap(),
+        wh.to_str().unwrap(),
+    );
+    assert!(
+        aftersight(&["ingest", "--from", raw_s, "--warehouse", wh_s], &[])
+            .status
+            .success()
+    );
+    let before = fs::read(wh.join("manifest.json")).unwrap();
+
+    let crashed = aftersight(
+        &["ingest", "--from", raw_s, later_s, "--warehouse", wh_s],
+        &[("AFTERSIGHT_TEST_CRASH_BEFORE_PUBLISH", "1")],
+    );
+    assert!(!crashed.status.success(), "the process died");
+    assert_eq!(
+        fs::read(wh.join("manifest.json")).unwrap(),
+        before,
+        "manifest untouched"
+    );
+    let m = Manifest::load(&wh).unwrap();
+    for f in m.all_files() {
+        assert!(!read_parquet(&wh.join(f)).is_empty(), "{f} readable");
+    }
+    assert!(m.table(Table::Surveys).files.is_empty());
+
+    let recovered = aftersight(
+        &[
+            "ingest",
+            "--from",
+            raw_s,
+            later_s,
+            "--warehouse",
+            wh_s,
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(
+        recovered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&recovered.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&recovered.stdout).unwrap();
+    assert!(
+        report["leftovers_removed"].as_u64().unwrap() > 0,
+        "the crashed run's files are cleaned up"
+    );
+    assert!(Manifest::load(&wh).unwrap().table(Table::Surveys).rows > 0);
+}
+
+#[test]
+fn gbk_exports_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.005, 6, 0.0, ExportFormat::Csv);
+    let utf8 = fs::read_to_string(raw.join("customers.csv")).unwrap();
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&utf8);
+    assert!(!unmappable);
+    for (name, encoding) in [("explicit", Encoding::Gbk), ("detected", Encoding::Auto)] {
+        let dir = tmp.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::write(
+            dir.join("stations.csv"),
+            fs::read(raw.join("stations.csv")).unwrap(),
+        )
+        .unwrap();
+        fs::write(dir.join("customers.csv"), &gbk[..]).unwrap();
+        let wh = tmp.path().join(format!("wh-{name}"));
+        // Detection works per file (stations.csv stays UTF-8); an explicit --encoding applies to all files.
+        if encoding == Encoding::Gbk {
+            fs::remove_file(dir.join("stations.csv")).unwrap();
+        }
+        let mut cfg = config(vec![dir], &wh);
+        cfg.encoding = encoding;
+        let report = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(ingest(&cfg))
+            .unwrap();
+        let customers = report
+            .files
+            .iter()
+            .find(|f| f.table == "customers")
+            .unwrap();
+        assert_eq!(customers.encoding, "gb18030", "{name}");
+        assert_eq!(customers.rows_quarantined, 0, "{name}");
+        let m = Manifest::load(&wh).unwrap();
+        let mut names = Vec::new();
+        for f in &m.table(Table::Customers).files {
+            for b in read_parquet(&wh.join(f)) {
+                let col = b.column_by_name("name").unwrap().as_string::<i32>().clone();
+                names.extend((0..col.len()).map(|i| col.value(i).to_owned()));
+            }
+        }
+        let mut expected: Vec<String> = utf8
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_owned())
+            .collect();
+        expected.sort();
+        names.sort();
+        assert_eq!(names, expected, "{name}: Chinese names survive");
+    }
+}
+
+#[test]
+fn real_world_csv_quirks_are_read_correctly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    fs::create_dir(&dir).unwrap();
+    // BOM, CRLF, shuffled and oddly cased headers, quoted commas, quotes and a newline inside a name.
+    let csv = "\u{feff}Station_ID, NAME ,station_type,brand,grade,city,province,bays,Opened Date,extra\r\n\
+               ST000001,\"速驰快修(浦东, 张江店)\",chain,,A,上海,上海,6,2015-03-03,x\r\n\
+               ST000002,\"老王 \"\"靠谱\"\" 汽修\nB栋\",independent,,ungraded,上海,上海,3,2010-01-01,y\r\n\
+               ST000003,ragged,chain\r\n";
+    fs::write(dir.join("stations.csv"), csv).unwrap();
+    let wh = tmp.path().join("wh");
+    let mut cfg = config(vec![dir.join("stations.csv")], &wh);
+    cfg.max_bad_fraction = 0.5;
+    let report = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&cfg))
+        .unwrap();
+    let f = &report.files[0];
+    assert_eq!(
+        (f.rows_read, f.rows_published, f.rows_quarantined),
+        (3, 2, 1)
+    );
+    assert!(
+        f.notes.iter().any(|n| n.contains("`extra`")),
+        "{:?}",
+        f.notes
+    );
+    assert_eq!(
+        quarantined(&wh).into_iter().next().unwrap(),
+        ("stations.csv".into(), 5, "ragged_line".into())
+    );
+    let m = Manifest::load(&wh).unwrap();
+    let batches = read_parquet(&wh.join(&m.table(Table::Stations).files[0]));
+    let names = batches[0]
+        .column_by_name("name")
+        .unwrap()
+        .as_string::<i32>()
+        .clone();
+    assert_eq!(names.value(0), "速驰快修(浦东, 张江店)");
+    assert_eq!(names.value(1), "老王 \"靠谱\" 汽修\nB栋");
+}
+
+#[test]
+fn malformed_files_give_clear_errors_and_publish_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = tmp.path().join("wh");
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty", Vec::new(), "the file is empty"),
+        ("garbage", (0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect(), "line 1"),
+        ("no_vin", b"make,model\nBYD,Han\n".to_vec(), "required column `vin` of table `vehicles` is missing"),
+        ("all_bad", b"vin,make,model,model_year,powertrain,first_registration_date,original_owner_id\nX,Y,Z,1,ICE,2020-01-01,C1\n".to_vec(), "nothing was published"),
+    ];
+    for (name, bytes, message) in cases {
+        let dir = tmp.path().join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("vehicles.csv"), &bytes).unwrap();
+        let out = aftersight(
+            &[
+                "ingest",
+                "--from",
+                dir.to_str().unwrap(),
+                "--warehouse",
+                wh.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        assert!(stderr.contains(message), "{name}: {stderr}");
+        assert!(
+            stderr.contains("vehicles.csv"),
+            "{name} names the file: {stderr}"
+        );
+        assert_eq!(
+            Manifest::load(&wh).unwrap().batch,
+            0,
+            "{name}: nothing published"
+        );
+    }
+    let out = aftersight(
+        &[
+            "ingest",
+            "--from",
+            tmp.path().join("all_bad").to_str().unwrap(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "rejected input has its own exit code"
+    );
+}
+
+#[test]
+fn a_truncated_file_loses_only_its_cut_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.005, 8, 0.0, ExportFormat::Csv);
+    let full = fs::read(raw.join("customers.csv")).unwrap();
+    // Cut inside the last record, mid-way through a Chinese character.
+    let last_line_start = full[..full.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    let cut = last_line_start + 14;
+    fs::write(raw.join("customers.csv"), &full[..cut]).unwrap();
+    let wh = tmp.path().join("wh");
+    let report = run(vec![raw.join("customers.csv")], &wh).unwrap();
+    let f = &report.files[0];
+    assert_eq!(f.rows_quarantined, 1);
+    assert_eq!(
+        f.rows_read,
+        full.iter().filter(|b| **b == b'\n').count() as u64 - 1
+    );
+}
