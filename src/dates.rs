@@ -1,5 +1,5 @@
 //! Calendar arithmetic on days since 1970-01-01 (the Arrow `Date32` unit) and
-//! seconds since 1970-01-01 (local wall-clock `Timestamp(Second)`).
+//! seconds since 1970-01-01 (local wall-clock time; stored as microseconds in Parquet).
 //!
 //! Formatting and parsing are hand-written because the generator formats
 //! millions of dates and ingest parses as many; both are strict ISO 8601

@@ -42,7 +42,7 @@ impl ColumnType {
             ColumnType::Float => DataType::Float64,
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
-            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Second, None),
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampSecondBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
@@ -46,7 +46,7 @@ enum Builder {
     Float(Float64Builder),
     Bool(BooleanBuilder),
     Date(Date32Builder),
-    Timestamp(TimestampSecondBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
 }
 
 /// Accumulates validated rows of one table as Arrow columns.
@@ -101,7 +101,7 @@ impl RowValidator {
                 ColumnType::Float => Builder::Float(Float64Builder::new()),
                 ColumnType::Bool => Builder::Bool(BooleanBuilder::new()),
                 ColumnType::Date => Builder::Date(Date32Builder::new()),
-                ColumnType::Timestamp => Builder::Timestamp(TimestampSecondBuilder::new()),
+                ColumnType::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
             })
             .collect();
         let month = table.event_column().map(|c| {
@@ -306,7 +306,7 @@ impl RowValidator {
                 (Builder::Bool(b), _) => b.append_null(),
                 (Builder::Date(b), Parsed::Date(d)) => b.append_value(d),
                 (Builder::Date(b), _) => b.append_null(),
-                (Builder::Timestamp(b), Parsed::Timestamp(t)) => b.append_value(t),
+                (Builder::Timestamp(b), Parsed::Timestamp(t)) => b.append_value(t * 1_000_000),
                 (Builder::Timestamp(b), _) => b.append_null(),
             }
         }

@@ -22,6 +22,7 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     let stdout = text(&first.stdout);
     assert!(stdout.contains("[ran    ] raw"), "{stdout}");
+    assert!(stdout.contains("[ran    ] ingest"), "{stdout}");
     assert!(stdout.contains("repair_orders"), "{stdout}");
     assert!(tmp.path().join("aftersight-out/raw/truth.json").exists());
 
@@ -29,6 +30,11 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
     assert!(second.status.success(), "{}", text(&second.stderr));
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_eq!(report["stages"][0]["outcome"], "skipped");
+    assert_eq!(
+        report["stages"][1]["outcome"], "skipped",
+        "nothing new to ingest"
+    );
+    assert_eq!(report["ingest"]["rows_quarantined"], 0);
     assert_eq!(report["data_valid_through"], "2026-10-31");
     let run_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tmp.path().join("aftersight-out/run.json")).unwrap())
