@@ -40,6 +40,7 @@ use datafusion::common::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::error::DataFusionError;
 use datafusion::execution::options::ArrowReadOptions;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -322,7 +323,7 @@ async fn run_batch(
     }
 
     // Write Parquet with DataFusion, then move the files into place.
-    let ctx = session();
+    let ctx = session(staging)?;
     let mut added: BTreeMap<&'static str, (Vec<String>, u64)> = BTreeMap::new();
     for (table, staged) in stage.finish()? {
         let written = write_table(
@@ -534,7 +535,7 @@ fn ingest_file(
         flush_pending(&mut pending, record.start);
         read += 1;
         let outcome = record
-            .fields
+            .decoded
             .and_then(|()| validator.check(&reader.values))
             .and_then(|()| keys.check_and_insert(table, &reader.values));
         match outcome {
@@ -649,10 +650,20 @@ impl Stage {
     }
 }
 
-fn session() -> SessionContext {
-    let mut config = SessionConfig::new().with_target_partitions(2);
-    config.options_mut().execution.parquet.compression = Some("zstd(1)".into());
-    SessionContext::new_with_config(config)
+/// Memory DataFusion may use to sort a table before spilling to the staging directory.
+const SORT_MEMORY: usize = 512 << 20;
+
+fn session(spill_dir: &Path) -> Result<SessionContext, IngestError> {
+    let config = SessionConfig::new().with_target_partitions(2);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(SORT_MEMORY, 1.0)
+        .with_temp_file_path(spill_dir)
+        .build_arc()
+        .map_err(|source| IngestError::DataFusion {
+            table: "(session)",
+            source,
+        })?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 struct Written {

@@ -220,8 +220,9 @@ pub struct Record {
     pub line: u64,
     /// Byte offset where the record starts.
     pub start: u64,
-    /// Fields decoded, in schema order (empty string = missing), or why they could not be.
-    pub fields: Result<(), Rejection>,
+    /// `Ok` when the fields were decoded into [`RecordReader::values`] (schema
+    /// order, empty string = missing); otherwise why they could not be.
+    pub decoded: Result<(), Rejection>,
 }
 
 /// Streams the records of one source file.
@@ -261,6 +262,16 @@ pub fn normalise_name(name: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join("_")
+}
+
+/// Decodes into a reused buffer (no allocation for UTF-8 input).
+fn decode_into(bytes: &[u8], encoding: Encoding, out: &mut String) -> Option<()> {
+    out.clear();
+    match encoding {
+        Encoding::Gbk if !bytes.is_ascii() => out.push_str(&decode(bytes, encoding)?),
+        _ => out.push_str(std::str::from_utf8(bytes).ok()?),
+    }
+    Some(())
 }
 
 fn decode(bytes: &[u8], encoding: Encoding) -> Option<String> {
@@ -365,7 +376,7 @@ impl RecordReader {
                     record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
                 if record.len() != *width {
                     let found = record.len();
-                    let fields = Err(Rejection {
+                    let decoded = Err(Rejection {
                         column: None,
                         rule: "ragged_line",
                         message: format!("expected {width} fields as in the header, found {found}"),
@@ -373,7 +384,7 @@ impl RecordReader {
                     return Ok(Some(Record {
                         line,
                         start,
-                        fields,
+                        decoded,
                     }));
                 }
                 for v in &mut self.values {
@@ -381,26 +392,23 @@ impl RecordReader {
                 }
                 for (field, target) in record.iter().zip(mapping.iter()) {
                     let Some(i) = *target else { continue };
-                    match decode(field, self.encoding) {
-                        Some(text) => self.values[i] = text,
-                        None => {
-                            let fields = Err(Rejection::column(
-                                columns[i].name,
-                                "undecodable_text",
-                                format!("bytes are not valid {} text", self.encoding.name()),
-                            ));
-                            return Ok(Some(Record {
-                                line,
-                                start,
-                                fields,
-                            }));
-                        }
+                    if decode_into(field, self.encoding, &mut self.values[i]).is_none() {
+                        let decoded = Err(Rejection::column(
+                            columns[i].name,
+                            "undecodable_text",
+                            format!("bytes are not valid {} text", self.encoding.name()),
+                        ));
+                        return Ok(Some(Record {
+                            line,
+                            start,
+                            decoded,
+                        }));
                     }
                 }
                 Ok(Some(Record {
                     line,
                     start,
-                    fields: Ok(()),
+                    decoded: Ok(()),
                 }))
             }
             ReaderKind::Ndjson {
@@ -427,7 +435,7 @@ impl RecordReader {
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue; // blank lines are not records
                 }
-                let fields = match decode(text, self.encoding) {
+                let decoded = match decode(text, self.encoding) {
                     None => Err(Rejection {
                         column: None,
                         rule: "undecodable_text",
@@ -438,7 +446,7 @@ impl RecordReader {
                 return Ok(Some(Record {
                     line: *line,
                     start,
-                    fields,
+                    decoded,
                 }));
             },
         }

@@ -1,0 +1,104 @@
+"""Clean CSV export to Parquet: aftersight ingest (validation included) against
+DuckDB COPY and Polars sink_parquet on the same files, 2 threads each.
+
+Usage: python benches/ingest_vs_peers.py --raw DIR [--aftersight BIN] [--runs 3]
+
+DIR is an export from `aftersight generate` (CSV, clean). Each tool converts
+every table's CSV to zstd Parquet with explicit column types; wall time and
+peak RSS of the whole conversion come from /usr/bin/time. Prints one row per
+tool and the ratios against aftersight. Needs duckdb and polars from PyPI.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+TYPES = {
+    "stations": "station_id VARCHAR, name VARCHAR, station_type VARCHAR, brand VARCHAR, grade VARCHAR, city VARCHAR, province VARCHAR, bays INTEGER, opened_date DATE",
+    "customers": "customer_id VARCHAR, name VARCHAR, city VARCHAR, province VARCHAR, preferred_channel VARCHAR, first_seen_date DATE",
+    "vehicles": "vin VARCHAR, make VARCHAR, model VARCHAR, model_year INTEGER, powertrain VARCHAR, first_registration_date DATE, original_owner_id VARCHAR",
+    "transactions": "transaction_id VARCHAR, vin VARCHAR, station_id VARCHAR, buyer_id VARCHAR, sale_date DATE, odometer_km BIGINT, price_cny DOUBLE, channel VARCHAR, financed BOOLEAN, certified BOOLEAN, extended_warranty_months INTEGER",
+    "repair_orders": "ro_id VARCHAR, vin VARCHAR, customer_id VARCHAR, station_id VARCHAR, opened_at TIMESTAMP, closed_at TIMESTAMP, odometer_km BIGINT, job_type VARCHAR, component VARCHAR, complaint_code VARCHAR, labour_hours DOUBLE, labour_cny DOUBLE, parts_cny DOUBLE",
+    "warranty_claims": "claim_id VARCHAR, ro_id VARCHAR, vin VARCHAR, component VARCHAR, failure_date DATE, odometer_km BIGINT, amount_cny DOUBLE, status VARCHAR, coverage VARCHAR",
+    "surveys": "survey_id VARCHAR, ro_id VARCHAR, survey_date DATE, service_initiation INTEGER, service_advisor INTEGER, service_facility INTEGER, vehicle_pickup INTEGER, service_quality INTEGER, recommend INTEGER",
+}
+
+DUCKDB = textwrap.dedent(
+    """
+    import duckdb, json, sys
+    raw, out, types = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    for table, cols in types.items():
+        columns = "{" + ", ".join(f"'{c.split()[0]}': '{c.split()[1]}'" for c in cols.split(", ")) + "}"
+        con.execute(f"COPY (SELECT * FROM read_csv('{raw}/{table}.csv', header=true, columns={columns})) "
+                    f"TO '{out}/{table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+    """
+)
+
+POLARS = textwrap.dedent(
+    """
+    import os, json, sys
+    os.environ["POLARS_MAX_THREADS"] = "2"
+    import polars as pl
+    raw, out, types = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    kinds = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
+             "BOOLEAN": pl.Boolean, "DATE": pl.Date, "TIMESTAMP": pl.Datetime("us")}
+    for table, cols in types.items():
+        schema = {c.split()[0]: kinds[c.split()[1]] for c in cols.split(", ")}
+        pl.scan_csv(f"{raw}/{table}.csv", schema=schema).sink_parquet(f"{out}/{table}.parquet", compression="zstd")
+    """
+)
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time; returns (seconds, peak MiB)."""
+    fmt = "%e %M"
+    res = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        sys.exit(f"{cmd[0]} failed:\n{res.stderr}")
+    secs, kib = res.stderr.strip().splitlines()[-1].split()
+    return float(secs), int(kib) / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--aftersight", default=os.path.expanduser("~/.cache/aftersight/target/release/aftersight"))
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    size = sum(os.path.getsize(os.path.join(args.raw, f"{t}.csv")) for t in TYPES) / 1e6
+    work = tempfile.mkdtemp(prefix="ingest-bench-")
+    tools = {
+        "aftersight ingest": lambda out: [args.aftersight, "ingest", "--quiet", "--from", args.raw, "--warehouse", out, "--format", "json"],
+        "duckdb COPY": lambda out: [sys.executable, "-c", DUCKDB, args.raw, out, json.dumps(TYPES)],
+        "polars sink_parquet": lambda out: [sys.executable, "-c", POLARS, args.raw, out, json.dumps(TYPES)],
+    }
+    results = {}
+    try:
+        for name, cmd in tools.items():
+            best = None
+            for _ in range(args.runs):
+                out = os.path.join(work, "out")
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+                secs, mib = timed(cmd(out))
+                if best is None or secs < best[0]:
+                    best = (secs, mib)
+            results[name] = best
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    base = results["aftersight ingest"][0]
+    print(f"input: {size:.0f} MB of CSV in {args.raw}; best of {args.runs}")
+    print(f"{'tool':<22} {'seconds':>8} {'MB/s':>7} {'peak MiB':>9} {'time / aftersight':>18}")
+    for name, (secs, mib) in results.items():
+        print(f"{name:<22} {secs:>8.2f} {size / secs:>7.1f} {mib:>9.0f} {secs / base:>18.2f}")
+
+
+if __name__ == "__main__":
+    main()
