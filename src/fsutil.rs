@@ -24,21 +24,27 @@ pub enum PublishError {
     )]
     Foreign(PathBuf),
     /// A filesystem operation failed.
-    #[error("cannot {action} `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FsError),
 }
 
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> PublishError {
+/// A filesystem operation that failed: what was being done, and where.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{path}`")]
+pub struct FsError {
+    /// What was being done.
+    pub action: &'static str,
+    /// The path involved.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Builds a mapper from [`io::Error`] to [`FsError`] for `action` on `path`.
+pub fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> FsError {
     let path = path.to_path_buf();
-    move |source| PublishError::Io {
+    move |source| FsError {
         action,
         path,
         source,
@@ -97,7 +103,7 @@ impl Staging {
             if old.exists() {
                 let _ = fs::rename(&old, &self.dest);
             }
-            return Err(io_error("publish", &self.dest)(e));
+            return Err(io_error("publish", &self.dest)(e).into());
         }
         self.published = true;
         if old.exists() {

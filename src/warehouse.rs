@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fsutil::{FsError, io_error as io_err};
 use crate::schema::Table;
 
 /// Manifest file name inside a warehouse.
@@ -44,26 +45,8 @@ pub enum WarehouseError {
     )]
     Locked(PathBuf, String),
     /// A filesystem operation failed.
-    #[error("cannot {action} `{path}`")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: io::Error,
-    },
-}
-
-/// Builds an [`WarehouseError::Io`] mapper.
-pub fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WarehouseError {
-    let path = path.to_path_buf();
-    move |source| WarehouseError::Io {
-        action,
-        path,
-        source,
-    }
+    #[error(transparent)]
+    Io(#[from] FsError),
 }
 
 /// The files and row count of one table.
@@ -139,7 +122,7 @@ impl Manifest {
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Manifest::default()),
-            Err(e) => return Err(io_err("read", &path)(e)),
+            Err(e) => return Err(io_err("read", &path)(e).into()),
         };
         let m: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| WarehouseError::BadManifest {
@@ -159,7 +142,8 @@ impl Manifest {
     pub fn store(&self, root: &Path) -> Result<(), WarehouseError> {
         let bytes = serde_json::to_vec_pretty(self).expect("manifest serialises");
         crate::fsutil::write_atomically(&root.join(MANIFEST), &bytes)
-            .map_err(io_err("write", &root.join(MANIFEST)))
+            .map_err(io_err("write", &root.join(MANIFEST)))?;
+        Ok(())
     }
 
     /// The files of a table.
@@ -218,7 +202,7 @@ impl Lock {
                     }
                     fs::remove_file(&path).map_err(io_err("remove stale lock", &path))?;
                 }
-                Err(e) => return Err(io_err("create lock", &path)(e)),
+                Err(e) => return Err(io_err("create lock", &path)(e).into()),
             }
         }
         Err(WarehouseError::Locked(root.to_path_buf(), "unknown".into()))

@@ -53,6 +53,7 @@ use serde::Serialize;
 use self::keys::KeyRegistry;
 use self::source::{Encoding, RecordReader, Rejection, SourceError, SourceFile};
 use self::validate::{MONTH_COLUMN, RowValidator};
+use crate::fsutil::{FsError, io_error};
 use crate::schema::Table;
 use crate::warehouse::{self, Lock, Manifest, SourceRecord, WarehouseError};
 
@@ -85,6 +86,9 @@ pub enum IngestError {
     /// The warehouse cannot be read or written.
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    /// A filesystem operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
     /// No input files were found.
     #[error("no input files: {0}")]
     NoInputs(String),
@@ -242,8 +246,7 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
 
     let batch = manifest.batch + 1;
     let staging = root.join(format!(".staging-{batch:06}"));
-    fs::create_dir_all(&staging)
-        .map_err(warehouse::io_err("create staging directory", &staging))?;
+    fs::create_dir_all(&staging).map_err(io_error("create staging directory", &staging))?;
     let result = run_batch(config, &mut manifest, &fresh, &staging, batch, &mut report).await;
     let _ = fs::remove_dir_all(&staging);
     result?;
@@ -401,9 +404,9 @@ fn table_totals(manifest: &Manifest, added: &BTreeMap<&'static str, u64>) -> Vec
 
 fn move_into(from: &Path, to: &Path) -> Result<(), IngestError> {
     if let Some(parent) = to.parent() {
-        fs::create_dir_all(parent).map_err(warehouse::io_err("create directory", parent))?;
+        fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
     }
-    fs::rename(from, to).map_err(warehouse::io_err("move into the warehouse", to))?;
+    fs::rename(from, to).map_err(io_error("move into the warehouse", to))?;
     Ok(())
 }
 
@@ -478,7 +481,7 @@ fn load_keys(root: &Path, manifest: &Manifest) -> Result<KeyRegistry, IngestErro
     for table in Table::ALL {
         for file in &manifest.table(table).files {
             let path = root.join(file);
-            let f = File::open(&path).map_err(warehouse::io_err("open", &path))?;
+            let f = File::open(&path).map_err(io_error("open", &path))?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(f)
                 .map_err(encode_err(format!("reading {file}")))?;
             let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
@@ -543,13 +546,7 @@ fn ingest_file(
                 validator.append(&reader.values);
                 published += 1;
                 if validator.len() >= BATCH_ROWS {
-                    stage.write(
-                        table,
-                        staging,
-                        validator
-                            .finish_batch()
-                            .map_err(encode_err("a staged batch"))?,
-                    )?;
+                    stage.flush(table, staging, &mut validator)?;
                 }
             }
             Err(rejection) => {
@@ -564,13 +561,7 @@ fn ingest_file(
     }
     flush_pending(&mut pending, file_len);
     if !validator.is_empty() {
-        stage.write(
-            table,
-            staging,
-            validator
-                .finish_batch()
-                .map_err(encode_err("a staged batch"))?,
-        )?;
+        stage.flush(table, staging, &mut validator)?;
     }
     let quarantined: u64 = reasons.values().sum();
     if read != published + quarantined {
@@ -618,15 +609,19 @@ struct Staged {
 }
 
 impl Stage {
-    fn write(
+    /// Moves the validator's accumulated rows into the table's staging file.
+    fn flush(
         &mut self,
         table: Table,
         staging: &Path,
-        batch: RecordBatch,
+        validator: &mut RowValidator,
     ) -> Result<(), IngestError> {
+        let batch = validator
+            .finish_batch()
+            .map_err(encode_err("a staged batch"))?;
         if !self.writers.contains_key(&table) {
             let path = staging.join(format!("{}.arrow", table.name()));
-            let file = File::create(&path).map_err(warehouse::io_err("create", &path))?;
+            let file = File::create(&path).map_err(io_error("create", &path))?;
             let writer = IpcWriter::try_new(
                 std::io::BufWriter::new(file),
                 &RowValidator::batch_schema(table),
@@ -700,7 +695,7 @@ async fn write_table(
     parquet.global.dictionary_enabled = Some(true);
     parquet.global.statistics_enabled = Some("page".into());
     parquet.global.max_row_group_size = 1 << 20;
-    fs::create_dir_all(out).map_err(warehouse::io_err("create directory", out))?;
+    fs::create_dir_all(out).map_err(io_error("create directory", out))?;
     let out_str = format!("{}/", out.to_str().expect("staging paths are UTF-8"));
     let counts = df
         .write_parquet(&out_str, write_options, Some(parquet))
@@ -718,8 +713,8 @@ async fn write_table(
     let mut files = Vec::new();
     let mut stack = vec![out.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).map_err(warehouse::io_err("list", &dir))? {
-            let path = entry.map_err(warehouse::io_err("list", &dir))?.path();
+        for entry in fs::read_dir(&dir).map_err(io_error("list", &dir))? {
+            let path = entry.map_err(io_error("list", &dir))?.path();
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "parquet") {
@@ -830,7 +825,7 @@ impl QuarantineBuilder {
             ],
         )
         .map_err(encode_err::<ArrowError>("the quarantine"))?;
-        let file = File::create(path).map_err(warehouse::io_err("create", path))?;
+        let file = File::create(path).map_err(io_error("create", path))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("level 1 is valid"),

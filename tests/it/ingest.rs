@@ -619,7 +619,10 @@ fn the_row_parser_survives_arbitrary_bytes() {
                     record.line
                 );
                 last_line = record.line;
-                match record.decoded.and_then(|()| validator.check(&reader.values)) {
+                match record
+                    .decoded
+                    .and_then(|()| validator.check(&reader.values))
+                {
                     Ok(()) => {
                         validator.append(&reader.values);
                         accepted += 1;
