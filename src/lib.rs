@@ -9,6 +9,7 @@
 //! - [`generate`]: a seeded synthetic export with planted ground truth
 //!   (failure laws, an emerging quality issue, churn, segments, dirt).
 //! - [`ingest`]: validated CSV / NDJSON into the Parquet [`warehouse`], with quarantine.
+//! - [`sql`]: read-only DataFusion SQL over the warehouse, the KPI library.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
@@ -19,5 +20,6 @@ pub mod generate;
 pub mod ingest;
 pub mod pipeline;
 pub mod schema;
+pub mod sql;
 pub mod vin;
 pub mod warehouse;

@@ -10,9 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use aftersight::generate::export::ExportFormat;
 use aftersight::generate::{self, GenerateConfig};
-use aftersight::ingest::source::Encoding;
+use aftersight::ingest::source::{Encoding, MIN_SPLIT_BYTES};
 use aftersight::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 use aftersight::pipeline::{self, RunConfig};
+use aftersight::sql::output::{self, ResultFormat};
+use aftersight::sql::{self as sqlmod, SessionSettings, library};
 
 /// Used-car after-sales market intelligence: synthetic data, a validated
 /// Parquet warehouse, KPIs, models, charts and reports, in one binary.
@@ -76,6 +78,48 @@ Examples:
         /// How to print the summary.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
+    },
+    /// Run SQL over the warehouse: ad hoc, from a file, or a named query of the KPI library.
+    #[command(
+        after_long_help = "Tables: stations, customers, vehicles, transactions, repair_orders, warranty_claims,
+surveys (only the files the warehouse manifest lists). Statements are read-only: CREATE,
+COPY, INSERT and SET are refused. Parameters are bound as typed values ($name in the SQL),
+never spliced into the text; library queries declare their types, ad-hoc values are typed
+by their form (whole number, number, YYYY-MM-DD date, else text).
+
+Examples:
+  aftersight sql \"SELECT job_type, count(*) FROM repair_orders GROUP BY 1\"
+  aftersight sql --query effective_labour_rate --param start=2026-01-01 --format csv
+  aftersight sql -f my.sql --param make=BYD --format parquet --output out.parquet
+  aftersight sql --query comeback_rate --explain"
+    )]
+    Sql {
+        /// The statement (or use --file / --query).
+        statement: Option<String>,
+        /// Read the statement from a file.
+        #[arg(short = 'f', long, conflicts_with_all = ["statement", "query"])]
+        file: Option<PathBuf>,
+        /// Run a named query of the library.
+        #[arg(long, conflicts_with = "statement")]
+        query: Option<String>,
+        /// Warehouse directory.
+        #[arg(long, default_value = "aftersight-out/warehouse")]
+        warehouse: PathBuf,
+        /// The query library.
+        #[arg(long, default_value = "queries")]
+        queries: PathBuf,
+        /// A parameter, `name=value` (repeatable).
+        #[arg(long = "param", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+        /// Write to this file instead of standard output (required for parquet).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Show the query plan instead of running it.
+        #[arg(long)]
+        explain: bool,
     },
     /// Generate a synthetic dealer-management-system export with planted ground truth.
     #[command(
@@ -156,6 +200,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 encoding,
                 max_bad_fraction,
                 progress,
+                split_bytes: MIN_SPLIT_BYTES,
             };
             match ingest::ingest(&config).await {
                 Ok(report) => print_ingest(&report, format)?,
@@ -165,6 +210,52 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     }
                     return Err(err.into());
                 }
+            }
+        }
+        Command::Sql {
+            statement,
+            file,
+            query,
+            warehouse,
+            queries,
+            params,
+            format,
+            output,
+            explain,
+        } => {
+            let (sql, bound) = match (statement, file, query) {
+                (Some(sql), None, None) => (sql, sqlmod::bind_untyped(&params)),
+                (None, Some(path), None) => {
+                    let sql = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading `{}`", path.display()))?;
+                    (sql, sqlmod::bind_untyped(&params))
+                }
+                (None, None, Some(name)) => {
+                    let q = library::find(&queries, &name)?;
+                    let bound = q.bind(&params)?;
+                    (q.sql, bound)
+                }
+                _ => anyhow::bail!("give a statement, --file FILE or --query NAME"),
+            };
+            let ctx = sqlmod::open(&warehouse, &SessionSettings::default_for(&warehouse)).await?;
+            let df = sqlmod::plan(&ctx, &sql, bound).await?;
+            if explain {
+                let plan = df.explain(false, false)?.collect().await?;
+                output::write_text(&mut std::io::stdout().lock(), &plan, ResultFormat::Table)?;
+                return Ok(());
+            }
+            let batches = df.collect().await?;
+            match (format, output) {
+                (ResultFormat::Parquet, Some(path)) => output::write_parquet(&path, &batches)?,
+                (ResultFormat::Parquet, None) => {
+                    anyhow::bail!("--format parquet needs --output FILE")
+                }
+                (f, Some(path)) => {
+                    let mut file = std::fs::File::create(&path)
+                        .with_context(|| format!("creating `{}`", path.display()))?;
+                    output::write_text(&mut file, &batches, f)?;
+                }
+                (f, None) => output::write_text(&mut std::io::stdout().lock(), &batches, f)?,
             }
         }
         Command::Run { out, raw, format } => {
@@ -238,6 +329,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Parses `name=value`.
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected name=value, got `{s}`"))?;
+    Ok((k.trim().to_owned(), v.to_owned()))
 }
 
 fn print_ingest(report: &IngestReport, format: SummaryFormat) -> anyhow::Result<()> {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil::MANIFEST_FILE;
 use crate::generate::export::ExportFormat;
 use crate::generate::{self, EXPORT_KIND, GenerateConfig, GenerateError};
-use crate::ingest::source::Encoding;
+use crate::ingest::source::{Encoding, MIN_SPLIT_BYTES};
 use crate::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 
 /// Parameters of the bundled sample (and of the embedded default).
@@ -178,6 +178,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         encoding: Encoding::Auto,
         max_bad_fraction: DEFAULT_MAX_BAD_FRACTION,
         progress: config.progress,
+        split_bytes: MIN_SPLIT_BYTES,
     })
     .await?;
     let read: u64 = ingest.files.iter().map(|f| f.rows_read).sum();

@@ -1,28 +1,44 @@
 //! Primary and foreign keys across files and batches.
 //!
-//! Keys are kept as 64-bit hashes (SipHash with fixed keys), 8 bytes each,
+//! Keys are kept as 64-bit hashes (XXH3), 8 bytes each,
 //! so that the keys of a scale-10 warehouse (about 11 million repair orders)
 //! fit in under 200 MB. Two distinct keys share a hash with probability about
 //! n² / 2⁶⁵: 3 in a million for 11 million keys; such a pair would be
 //! reported as a duplicate, never silently merged.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::source::Rejection;
 use crate::schema::Table;
 
 /// Hash of one key value.
 pub fn key_hash(value: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    value.hash(&mut h);
-    h.finish()
+    xxhash_rust::xxh3::xxh3_64(value.as_bytes())
 }
+
+/// The set's own hasher passes the (already well mixed) key hash through.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed")
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashedKeys = HashSet<u64, BuildHasherDefault<PassThrough>>;
 
 /// Known keys of every table: those in the warehouse plus those accepted in this batch.
 #[derive(Default)]
 pub struct KeyRegistry {
-    keys: HashMap<Table, HashSet<u64>>,
+    keys: HashMap<Table, HashedKeys>,
 }
 
 impl KeyRegistry {
@@ -33,22 +49,32 @@ impl KeyRegistry {
 
     /// Number of keys known for a table.
     pub fn count(&self, table: Table) -> usize {
-        self.keys.get(&table).map_or(0, HashSet::len)
+        self.keys.get(&table).map_or(0, HashedKeys::len)
     }
 
     /// Checks a validated row's references and primary key; on success records its key.
     pub fn check_and_insert(&mut self, table: Table, values: &[String]) -> Result<(), Rejection> {
-        for (column, target) in table.foreign_keys() {
-            let i = table
-                .column_index(column)
-                .expect("foreign-key columns exist");
-            let v = values[i].trim();
-            if !v.is_empty()
-                && !self
-                    .keys
-                    .get(target)
-                    .is_some_and(|k| k.contains(&key_hash(v)))
+        let key = RowKeys::of(table, values);
+        self.check(table, &key, |i| values[i].trim().to_owned())
+    }
+
+    /// Checks hashed keys of a row of `table`; `text(column index)` gives
+    /// the value for messages. On success the primary key is recorded.
+    pub fn check(
+        &mut self,
+        table: Table,
+        keys: &RowKeys,
+        text: impl Fn(usize) -> String,
+    ) -> Result<(), Rejection> {
+        for ((column, target), hash) in table.foreign_keys().iter().zip(&keys.foreign) {
+            if let Some(h) = hash
+                && !self.keys.get(target).is_some_and(|k| k.contains(h))
             {
+                let v = text(
+                    table
+                        .column_index(column)
+                        .expect("foreign-key columns exist"),
+                );
                 return Err(Rejection::column(
                     column,
                     "unknown_reference",
@@ -56,17 +82,47 @@ impl KeyRegistry {
                 ));
             }
         }
-        let key = values[0].trim();
-        if !self.keys.entry(table).or_default().insert(key_hash(key)) {
+        if !self.keys.entry(table).or_default().insert(keys.primary) {
             return Err(Rejection::column(
                 table.primary_key(),
                 "duplicate_key",
                 format!(
-                    "`{key}` already exists (earlier in this file, another file, or the warehouse)"
+                    "`{}` already exists (earlier in this file, another file, or the warehouse)",
+                    text(0)
                 ),
             ));
         }
         Ok(())
+    }
+}
+
+/// The hashed keys of one row: its primary key and its foreign keys (in
+/// [`Table::foreign_keys`] order; `None` for an empty optional reference).
+#[derive(Debug, Clone, Default)]
+pub struct RowKeys {
+    /// Primary-key hash.
+    pub primary: u64,
+    /// Foreign-key hashes.
+    pub foreign: Vec<Option<u64>>,
+}
+
+impl RowKeys {
+    /// Hashes the keys of a row given in schema order.
+    pub fn of(table: Table, values: &[String]) -> RowKeys {
+        RowKeys {
+            primary: key_hash(values[0].trim()),
+            foreign: table
+                .foreign_keys()
+                .iter()
+                .map(|(column, _)| {
+                    let i = table
+                        .column_index(column)
+                        .expect("foreign-key columns exist");
+                    let v = values[i].trim();
+                    (!v.is_empty()).then(|| key_hash(v))
+                })
+                .collect(),
+        }
     }
 }
 

@@ -14,14 +14,15 @@
 //!    `read = published + quarantined` is checked.
 //! 4. If the batch's rejected share exceeds `--max-bad-fraction`, or every
 //!    row of some file is bad, stop: nothing is published.
-//! 5. DataFusion sorts each table's staged rows (fact tables by their event
-//!    date, partitioned by month) and writes Parquet: zstd(1), dictionaries,
-//!    page statistics, row groups of up to 1 Mi rows.
+//! 5. [`layout`] writes each table's staged rows as Parquet: fact tables
+//!    partitioned by month and sorted by their event date, in bounded memory;
+//!    zstd(1), dictionaries, page statistics, row groups of up to 1 Mi rows.
 //! 6. New files move into `data/` and `quarantine/` under fresh names; the
 //!    manifest is then replaced atomically. Until that rename, readers see the
 //!    previous warehouse; after it, the new one.
 
 pub mod keys;
+pub mod layout;
 pub mod source;
 pub mod validate;
 
@@ -31,26 +32,25 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{BinaryBuilder, Int64Builder, StringBuilder};
+use datafusion::arrow::array::{
+    Array, AsArray, BinaryBuilder, BooleanBuilder, Int64Builder, StringBuilder,
+};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::ipc::reader::FileReader as IpcReader;
 use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::config::TableParquetOptions;
-use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::error::DataFusionError;
-use datafusion::execution::options::ArrowReadOptions;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::{SessionConfig, SessionContext, col};
 use serde::Serialize;
 
-use self::keys::KeyRegistry;
+use self::keys::{KeyRegistry, RowKeys};
 use self::source::{Encoding, RecordReader, Rejection, SourceError, SourceFile};
 use self::validate::{MONTH_COLUMN, RowValidator};
 use crate::fsutil::{FsError, io_error};
@@ -75,6 +75,8 @@ pub struct IngestConfig {
     pub max_bad_fraction: f64,
     /// Show progress bars.
     pub progress: bool,
+    /// Files with at least this many bytes of records are validated by two threads.
+    pub split_bytes: u64,
 }
 
 /// Errors that stop a batch (nothing is published).
@@ -113,15 +115,6 @@ pub enum IngestError {
     /// Counts did not reconcile: a bug, never expected.
     #[error("internal error (this is a bug): {0}")]
     Reconcile(String),
-    /// The query engine failed while writing Parquet.
-    #[error("writing Parquet for `{table}` failed")]
-    DataFusion {
-        /// Table.
-        table: &'static str,
-        /// Cause.
-        #[source]
-        source: DataFusionError,
-    },
     /// Arrow or Parquet encoding failed.
     #[error("encoding {what} failed")]
     Encode {
@@ -286,6 +279,7 @@ async fn run_batch(
             staging,
             &mut quarantine,
             max_date,
+            config.split_bytes,
         )?;
         bar.inc(fs::metadata(&source.path).map_or(0, |m| m.len()));
         let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
@@ -325,30 +319,25 @@ async fn run_batch(
         });
     }
 
-    // Write Parquet with DataFusion, then move the files into place.
-    let ctx = session(staging)?;
+    // Write Parquet, then move the files into place under fresh names.
     let mut added: BTreeMap<&'static str, (Vec<String>, u64)> = BTreeMap::new();
     for (table, staged) in stage.finish()? {
-        let written = write_table(
-            &ctx,
-            table,
-            &staged.path,
-            &staging.join("out").join(table.name()),
-        )
-        .await?;
-        if written.rows != staged.rows {
+        let written =
+            layout::write_table(table, &staged.path, &staging.join("out").join(table.name()))?;
+        let rows: u64 = written.iter().map(|w| w.rows).sum();
+        if rows != staged.rows {
             return Err(IngestError::Reconcile(format!(
-                "{table}: staged {} rows, Parquet holds {}",
-                staged.rows, written.rows
+                "{table}: staged {} rows, Parquet holds {rows}",
+                staged.rows
             )));
         }
         let mut files = Vec::new();
-        for (i, (file, partition)) in written.files.iter().enumerate() {
-            let rel = match partition {
+        for (i, w) in written.iter().enumerate() {
+            let rel = match &w.partition {
                 Some(p) => format!("data/{}/{p}/b{batch:06}-{i:04}.parquet", table.name()),
                 None => format!("data/{}/b{batch:06}-{i:04}.parquet", table.name()),
             };
-            move_into(file, &root.join(&rel))?;
+            move_into(&w.path, &root.join(&rel))?;
             files.push(rel);
         }
         added.insert(table.name(), (files, staged.rows));
@@ -371,7 +360,7 @@ async fn run_batch(
         entry.files.extend(files.iter().cloned());
         entry.rows += rows;
         entry.partition_by = t.event_column().map(|_| MONTH_COLUMN.to_owned());
-        entry.sorted_by = Some(t.event_column().unwrap_or(t.primary_key()).to_owned());
+        entry.sorted_by = t.event_column().map(str::to_owned);
     }
     if let Some(rel) = quarantine_file {
         manifest.quarantine.files.push(rel);
@@ -506,6 +495,127 @@ fn load_keys(root: &Path, manifest: &Manifest) -> Result<KeyRegistry, IngestErro
     Ok(keys)
 }
 
+/// A row rejected while reading, waiting for its raw bytes.
+struct Rejected {
+    line: u64,
+    start: u64,
+    end: u64,
+    rejection: Rejection,
+}
+
+/// What one thread made of one segment of a file.
+struct SegmentResult {
+    /// Rows that passed field validation, with their positions and key hashes (see [`candidate_schema`]).
+    staged: PathBuf,
+    read: u64,
+    rejected: Vec<Rejected>,
+}
+
+/// Extra columns carried by candidate rows between the two phases.
+const LINE: &str = "__line";
+const START: &str = "__start";
+const END: &str = "__end";
+const PK: &str = "__pk";
+
+fn candidate_schema(table: Table) -> SchemaRef {
+    let base = RowValidator::batch_schema(table);
+    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for name in [LINE, START, END, PK] {
+        fields.push(Field::new(name, DataType::UInt64, false));
+    }
+    for i in 0..table.foreign_keys().len() {
+        fields.push(Field::new(format!("__fk{i}"), DataType::UInt64, true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// Phase one, per segment and thread: decode and validate fields; rows that
+/// pass are staged with their positions and key hashes.
+fn validate_segment(
+    source: &SourceFile,
+    head: &RecordReader,
+    segment: &source::Segment,
+    max_date: i32,
+    staged: PathBuf,
+) -> Result<SegmentResult, IngestError> {
+    use datafusion::arrow::array::UInt64Builder;
+    let table = source.table;
+    let mut reader = head.segment(&source.path, segment)?;
+    let mut validator = RowValidator::new(table, max_date);
+    let schema = candidate_schema(table);
+    let file = File::create(&staged).map_err(io_error("create", &staged))?;
+    let mut writer = IpcWriter::try_new(std::io::BufWriter::new(file), &schema)
+        .map_err(encode_err("a staging file"))?;
+    let fk_count = table.foreign_keys().len();
+    let mut extra: Vec<UInt64Builder> = (0..4 + fk_count).map(|_| UInt64Builder::new()).collect();
+    let mut result = SegmentResult {
+        staged,
+        read: 0,
+        rejected: Vec::new(),
+    };
+    // A record ends where the next one starts: positions are completed one record late.
+    let mut open_end: Option<Result<(), usize>> = None;
+    let mut flush =
+        |validator: &mut RowValidator, extra: &mut Vec<UInt64Builder>| -> Result<(), IngestError> {
+            let base = validator
+                .finish_batch()
+                .map_err(encode_err("a staged batch"))?;
+            let mut columns = base.columns().to_vec();
+            columns.extend(extra.iter_mut().map(|b| Arc::new(b.finish()) as _));
+            let batch = RecordBatch::try_new(schema.clone(), columns)
+                .map_err(encode_err("a staged batch"))?;
+            writer.write(&batch).map_err(encode_err("a staging file"))
+        };
+    while let Some(record) = reader.next_record(&source.path)? {
+        match open_end.take() {
+            Some(Ok(())) => extra[2].append_value(record.start),
+            Some(Err(i)) => result.rejected[i].end = record.start,
+            None => {}
+        }
+        // Every staged row's end is known here, so a full batch can go.
+        if validator.len() >= BATCH_ROWS {
+            flush(&mut validator, &mut extra)?;
+        }
+        result.read += 1;
+        match record
+            .decoded
+            .and_then(|()| validator.check(&reader.values))
+        {
+            Ok(()) => {
+                validator.append(&reader.values);
+                let keys = RowKeys::of(table, &reader.values);
+                extra[0].append_value(record.line);
+                extra[1].append_value(record.start);
+                extra[3].append_value(keys.primary);
+                for (b, h) in extra[4..].iter_mut().zip(&keys.foreign) {
+                    b.append_option(*h);
+                }
+                open_end = Some(Ok(()));
+            }
+            Err(rejection) => {
+                result.rejected.push(Rejected {
+                    line: record.line,
+                    start: record.start,
+                    end: segment.end,
+                    rejection,
+                });
+                open_end = Some(Err(result.rejected.len() - 1));
+            }
+        }
+    }
+    match open_end {
+        Some(Ok(())) => extra[2].append_value(segment.end),
+        Some(Err(i)) => result.rejected[i].end = segment.end,
+        None => {}
+    }
+    if !validator.is_empty() {
+        flush(&mut validator, &mut extra)?;
+    }
+    drop(flush);
+    writer.finish().map_err(encode_err("a staging file"))?;
+    Ok(result)
+}
+
 fn ingest_file(
     source: &SourceFile,
     encoding: Encoding,
@@ -514,54 +624,115 @@ fn ingest_file(
     staging: &Path,
     quarantine: &mut QuarantineBuilder,
     max_date: i32,
+    split_bytes: u64,
 ) -> Result<FileReport, IngestError> {
     let table = source.table;
-    let mut reader = RecordReader::open(source, encoding)?;
-    let raw_file = File::open(&source.path).map_err(|e| SourceError::Io {
-        path: source.path.clone(),
-        source: e,
-    })?;
-    let file_len = raw_file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut validator = RowValidator::new(table, max_date);
-    let (mut read, mut published) = (0u64, 0u64);
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    // A rejected record's raw bytes end where the next record starts.
-    let mut pending: Option<(u64, u64, Rejection)> = None;
+    let head = RecordReader::open(source, encoding)?;
+    let segments = source::segments(&source.path, head.data_start(), 2, split_bytes)?;
+    let stem = &source.sha256[..16.min(source.sha256.len())];
+
+    // Phase one: the segments in parallel.
+    let results: Vec<Result<SegmentResult, IngestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, seg)| {
+                let staged = staging.join(format!("{}-{stem}-{i}.candidates.arrow", table.name()));
+                let head = &head;
+                scope.spawn(move || validate_segment(source, head, seg, max_date, staged))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("validation threads do not panic"))
+            .collect()
+    });
+
+    // Phase two: keys in file order, then quarantine and stage.
+    let raw_file = File::open(&source.path).map_err(io_error("open", &source.path))?;
     let display = source.path.display().to_string();
-    let mut flush_pending = |pending: &mut Option<(u64, u64, Rejection)>, end: u64| {
-        if let Some((line, start, rejection)) = pending.take() {
-            let raw = read_raw(&raw_file, start, end);
-            quarantine.push(&display, &source.sha256, table, line, &rejection, raw);
-        }
+    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+    let mut reject = |r: Rejected, quarantine: &mut QuarantineBuilder| {
+        let reason = match r.rejection.column {
+            Some(c) => format!("{} ({c})", r.rejection.rule),
+            None => r.rejection.rule.to_owned(),
+        };
+        *reasons.entry(reason).or_default() += 1;
+        let raw = read_raw(&raw_file, r.start, r.end);
+        quarantine.push(&display, &source.sha256, table, r.line, &r.rejection, raw);
     };
-    while let Some(record) = reader.next_record(&source.path)? {
-        flush_pending(&mut pending, record.start);
-        read += 1;
-        let outcome = record
-            .decoded
-            .and_then(|()| validator.check(&reader.values))
-            .and_then(|()| keys.check_and_insert(table, &reader.values));
-        match outcome {
-            Ok(()) => {
-                validator.append(&reader.values);
-                published += 1;
-                if validator.len() >= BATCH_ROWS {
-                    stage.flush(table, staging, &mut validator)?;
+    let (mut read, mut published) = (0u64, 0u64);
+    let base_width = RowValidator::batch_schema(table).fields().len();
+    for result in results {
+        let result = result?;
+        read += result.read;
+        for r in result.rejected {
+            reject(r, quarantine);
+        }
+        let batches = IpcReader::try_new(
+            File::open(&result.staged).map_err(io_error("open", &result.staged))?,
+            None,
+        )
+        .map_err(encode_err("a staging file"))?;
+        for batch in batches {
+            let batch = batch.map_err(encode_err("a staging file"))?;
+            let col = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .expect("candidate column")
+                    .as_primitive::<UInt64Type>()
+                    .clone()
+            };
+            let (lines, starts, ends, pks) = (col(LINE), col(START), col(END), col(PK));
+            let fks: Vec<_> = (0..table.foreign_keys().len())
+                .map(|i| col(&format!("__fk{i}")))
+                .collect();
+            // Only a rejection needs a value as text, for its message.
+            let text = |row: usize| {
+                let batch = &batch;
+                move |i: usize| {
+                    datafusion::arrow::compute::cast(
+                        &batch.column(i).slice(row, 1),
+                        &DataType::Utf8,
+                    )
+                    .map(|a| a.as_string::<i32>().value(0).to_owned())
+                    .unwrap_or_default()
+                }
+            };
+            let mut keep = BooleanBuilder::with_capacity(batch.num_rows());
+            for row in 0..batch.num_rows() {
+                let row_keys = RowKeys {
+                    primary: pks.value(row),
+                    foreign: fks
+                        .iter()
+                        .map(|f| f.is_valid(row).then(|| f.value(row)))
+                        .collect(),
+                };
+                match keys.check(table, &row_keys, text(row)) {
+                    Ok(()) => {
+                        keep.append_value(true);
+                        published += 1;
+                    }
+                    Err(rejection) => {
+                        keep.append_value(false);
+                        let r = Rejected {
+                            line: lines.value(row),
+                            start: starts.value(row),
+                            end: ends.value(row),
+                            rejection,
+                        };
+                        reject(r, quarantine);
+                    }
                 }
             }
-            Err(rejection) => {
-                let reason = match rejection.column {
-                    Some(c) => format!("{} ({c})", rejection.rule),
-                    None => rejection.rule.to_owned(),
-                };
-                *reasons.entry(reason).or_default() += 1;
-                pending = Some((record.line, record.start, rejection));
-            }
+            let kept = filter_record_batch(&batch, &keep.finish())
+                .map_err(encode_err("a staged batch"))?;
+            let kept = kept
+                .project(&(0..base_width).collect::<Vec<_>>())
+                .map_err(encode_err("a staged batch"))?;
+            stage.write(table, staging, kept)?;
         }
-    }
-    flush_pending(&mut pending, file_len);
-    if !validator.is_empty() {
-        stage.flush(table, staging, &mut validator)?;
+        fs::remove_file(&result.staged).map_err(io_error("remove", &result.staged))?;
     }
     let quarantined: u64 = reasons.values().sum();
     if read != published + quarantined {
@@ -582,7 +753,7 @@ fn ingest_file(
         rows_published: published,
         rows_quarantined: quarantined,
         top_reasons,
-        notes: reader.header_notes.clone(),
+        notes: head.header_notes.clone(),
     })
 }
 
@@ -609,16 +780,13 @@ struct Staged {
 }
 
 impl Stage {
-    /// Moves the validator's accumulated rows into the table's staging file.
-    fn flush(
+    /// Appends accepted rows to the table's staging file.
+    fn write(
         &mut self,
         table: Table,
         staging: &Path,
-        validator: &mut RowValidator,
+        batch: RecordBatch,
     ) -> Result<(), IngestError> {
-        let batch = validator
-            .finish_batch()
-            .map_err(encode_err("a staged batch"))?;
         if !self.writers.contains_key(&table) {
             let path = staging.join(format!("{}.arrow", table.name()));
             let file = File::create(&path).map_err(io_error("create", &path))?;
@@ -643,93 +811,6 @@ impl Stage {
             })
             .collect()
     }
-}
-
-/// Memory DataFusion may use to sort a table before spilling to the staging directory.
-const SORT_MEMORY: usize = 512 << 20;
-
-fn session(spill_dir: &Path) -> Result<SessionContext, IngestError> {
-    let config = SessionConfig::new().with_target_partitions(2);
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(SORT_MEMORY, 1.0)
-        .with_temp_file_path(spill_dir)
-        .build_arc()
-        .map_err(|source| IngestError::DataFusion {
-            table: "(session)",
-            source,
-        })?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
-}
-
-struct Written {
-    /// Files written, with their hive partition directory (`month=YYYY-MM`).
-    files: Vec<(PathBuf, Option<String>)>,
-    rows: u64,
-}
-
-/// Sorts a table's staged rows and writes them as Parquet under `out`.
-async fn write_table(
-    ctx: &SessionContext,
-    table: Table,
-    staged: &Path,
-    out: &Path,
-) -> Result<Written, IngestError> {
-    let df_err = |source| IngestError::DataFusion {
-        table: table.name(),
-        source,
-    };
-    let staged_str = staged.to_str().expect("staging paths are UTF-8");
-    let options = ArrowReadOptions {
-        file_extension: ".arrow",
-        ..Default::default()
-    };
-    let df = ctx.read_arrow(staged_str, options).await.map_err(df_err)?;
-    let sort_column = table.event_column().unwrap_or(table.primary_key());
-    let mut write_options =
-        DataFrameWriteOptions::new().with_sort_by(vec![col(sort_column).sort(true, false)]);
-    if table.event_column().is_some() {
-        write_options = write_options.with_partition_by(vec![MONTH_COLUMN.to_owned()]);
-    }
-    let mut parquet = TableParquetOptions::default();
-    parquet.global.compression = Some("zstd(1)".into());
-    parquet.global.dictionary_enabled = Some(true);
-    parquet.global.statistics_enabled = Some("page".into());
-    parquet.global.max_row_group_size = 1 << 20;
-    fs::create_dir_all(out).map_err(io_error("create directory", out))?;
-    let out_str = format!("{}/", out.to_str().expect("staging paths are UTF-8"));
-    let counts = df
-        .write_parquet(&out_str, write_options, Some(parquet))
-        .await
-        .map_err(df_err)?;
-    let rows = counts
-        .iter()
-        .filter_map(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-        })
-        .flat_map(|a| a.iter().flatten())
-        .sum();
-    let mut files = Vec::new();
-    let mut stack = vec![out.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).map_err(io_error("list", &dir))? {
-            let path = entry.map_err(io_error("list", &dir))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let partition = (dir != out).then(|| {
-                    dir.file_name()
-                        .expect("subdirectory")
-                        .to_string_lossy()
-                        .into_owned()
-                });
-                files.push((path, partition));
-            }
-        }
-    }
-    files.sort();
-    Ok(Written { files, rows })
 }
 
 /// Rejected rows of a batch, in the quarantine dataset's layout.

@@ -238,16 +238,18 @@ pub struct RecordReader {
 
 enum ReaderKind {
     Csv {
-        reader: csv::Reader<BufReader<File>>,
+        reader: csv::Reader<std::io::Take<File>>,
         record: csv::ByteRecord,
         /// For each source column, the schema column index it feeds.
         mapping: Vec<Option<usize>>,
         width: usize,
-        /// Newlines inside quoted fields so far: the csv crate's line counter skips them.
-        quoted_newlines: u64,
+        /// Line numbers of record starts, counted on the raw bytes.
+        lines: LineTracker,
+        /// Byte offset of the reader's first byte in the file.
+        byte_base: u64,
     },
     Ndjson {
-        reader: BufReader<File>,
+        reader: BufReader<std::io::Take<File>>,
         line: u64,
         offset: u64,
         buf: Vec<u8>,
@@ -299,11 +301,7 @@ impl RecordReader {
         let columns = table.columns();
         let kind = match source.format {
             SourceFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .buffer_capacity(1 << 20)
-                    .from_reader(BufReader::with_capacity(1 << 20, file));
+                let mut reader = csv_reader(file.take(u64::MAX));
                 let mut header = csv::ByteRecord::new();
                 let ok = reader
                     .read_byte_record(&mut header)
@@ -325,7 +323,8 @@ impl RecordReader {
                     record: csv::ByteRecord::new(),
                     mapping,
                     width: names.len(),
-                    quoted_newlines: 0,
+                    lines: LineTracker::new(path, 0, 1)?,
+                    byte_base: 0,
                 };
                 let mut notes = Vec::new();
                 check_columns(path, table, &names, &mut notes)?;
@@ -338,7 +337,7 @@ impl RecordReader {
                 });
             }
             SourceFormat::Ndjson => ReaderKind::Ndjson {
-                reader: BufReader::with_capacity(1 << 20, file),
+                reader: BufReader::with_capacity(1 << 20, file.take(u64::MAX)),
                 line: 0,
                 offset: 0,
                 buf: Vec::new(),
@@ -353,6 +352,49 @@ impl RecordReader {
         })
     }
 
+    /// Byte offset where the data records start (after the CSV header).
+    pub fn data_start(&self) -> u64 {
+        match &self.kind {
+            ReaderKind::Csv { reader, .. } => reader.position().byte(),
+            ReaderKind::Ndjson { .. } => 0,
+        }
+    }
+
+    /// A reader for one [`Segment`] of the same file, with this reader's header mapping.
+    pub fn segment(&self, path: &Path, segment: &Segment) -> Result<RecordReader, SourceError> {
+        use std::io::{Seek, SeekFrom};
+        let io_err = |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        file.seek(SeekFrom::Start(segment.start)).map_err(io_err)?;
+        let limited = file.take(segment.end - segment.start);
+        let kind = match &self.kind {
+            ReaderKind::Csv { mapping, width, .. } => ReaderKind::Csv {
+                reader: csv_reader(limited),
+                record: csv::ByteRecord::new(),
+                mapping: mapping.clone(),
+                width: *width,
+                lines: LineTracker::new(path, segment.start, segment.first_line)?,
+                byte_base: segment.start,
+            },
+            ReaderKind::Ndjson { .. } => ReaderKind::Ndjson {
+                reader: BufReader::with_capacity(1 << 20, limited),
+                line: segment.first_line - 1,
+                offset: segment.start,
+                buf: Vec::new(),
+            },
+        };
+        Ok(RecordReader {
+            table: self.table,
+            encoding: self.encoding,
+            kind,
+            values: vec![String::new(); self.values.len()],
+            header_notes: Vec::new(),
+        })
+    }
+
     /// Reads the next record into [`RecordReader::values`]; `None` at the end.
     pub fn next_record(&mut self, path: &Path) -> Result<Option<Record>, SourceError> {
         let columns = self.table.columns();
@@ -362,7 +404,8 @@ impl RecordReader {
                 record,
                 mapping,
                 width,
-                quoted_newlines,
+                lines,
+                byte_base,
             } => {
                 if !reader
                     .read_byte_record(record)
@@ -371,9 +414,13 @@ impl RecordReader {
                     return Ok(None);
                 }
                 let pos = record.position().expect("csv records carry positions");
-                let (line, start) = (pos.line() + *quoted_newlines, pos.byte());
-                *quoted_newlines +=
-                    record.as_slice().iter().filter(|b| **b == b'\n').count() as u64;
+                let (start, line) =
+                    lines
+                        .record_start(*byte_base + pos.byte())
+                        .map_err(|source| SourceError::Io {
+                            path: path.to_path_buf(),
+                            source,
+                        })?;
                 if record.len() != *width {
                     let found = record.len();
                     let decoded = Err(Rejection {
@@ -451,6 +498,172 @@ impl RecordReader {
             },
         }
     }
+}
+
+/// Counts newlines in a file's raw bytes to give the line number of any
+/// later offset (the csv crate's own counter does not count newlines inside
+/// quoted fields the same way). Offsets must not decrease.
+struct LineTracker {
+    reader: BufReader<File>,
+    offset: u64,
+    line: u64,
+}
+
+impl LineTracker {
+    fn new(path: &Path, offset: u64, line: u64) -> Result<LineTracker, SourceError> {
+        use std::io::{Seek, SeekFrom};
+        let io_err = |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
+        Ok(LineTracker {
+            reader: BufReader::with_capacity(1 << 20, file),
+            offset,
+            line,
+        })
+    }
+
+    /// The true start and line of a record that the csv crate places at
+    /// `target`: it may point at the `\n` of a CRLF or at blank lines, which
+    /// belong before the record.
+    fn record_start(&mut self, target: u64) -> io::Result<(u64, u64)> {
+        use std::io::BufRead as _;
+        while self.offset < target {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min((target - self.offset) as usize);
+            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            self.reader.consume(n);
+            self.offset += n as u64;
+        }
+        loop {
+            let buf = self.reader.fill_buf()?;
+            match buf.first() {
+                Some(b'\n') => self.line += 1,
+                Some(b'\r') => {}
+                _ => return Ok((self.offset, self.line)),
+            }
+            self.reader.consume(1);
+            self.offset += 1;
+        }
+    }
+}
+
+fn csv_reader(input: std::io::Take<File>) -> csv::Reader<std::io::Take<File>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(input)
+}
+
+/// Files with less data than this are read by one thread.
+pub const MIN_SPLIT_BYTES: u64 = 8 << 20;
+
+/// A byte range of a file that starts and ends at record boundaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+    /// Line number of the first byte (1-based).
+    pub first_line: u64,
+}
+
+/// Splits the records of a file, from byte `from` on, into up to `parts`
+/// segments of similar size that can be parsed independently; files with
+/// fewer than `min_bytes` of records stay whole.
+///
+/// A split point is a newline outside any quoted field: with RFC 4180
+/// quoting (`""` escapes a quote), a newline is outside quotes exactly when
+/// the number of quote characters before it is even. Files too small to be
+/// worth splitting give one segment.
+pub fn segments(
+    path: &Path,
+    from: u64,
+    parts: usize,
+    min_bytes: u64,
+) -> Result<Vec<Segment>, SourceError> {
+    let io_err = |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io_err)?.len();
+    let whole = |first_line| {
+        vec![Segment {
+            start: from,
+            end: len,
+            first_line,
+        }]
+    };
+    let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(io_err)?);
+    if parts < 2 || len - from < min_bytes.max(1) {
+        let mut head = vec![0u8; from as usize];
+        file.read_exact(&mut head).map_err(io_err)?;
+        return Ok(whole(
+            head.iter().filter(|b| **b == b'\n').count() as u64 + 1,
+        ));
+    }
+    let (mut offset, mut newlines, mut quotes) = (0u64, 0u64, 0u64);
+    let mut first_line = None;
+    let mut cuts = Vec::new();
+    let mut next_target = from + (len - from) / parts as u64;
+    loop {
+        use std::io::BufRead as _;
+        let buf = file.fill_buf().map_err(io_err)?;
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        for (i, &b) in buf.iter().enumerate() {
+            let at = offset + i as u64;
+            if at == from {
+                first_line = Some(newlines + 1);
+            }
+            match b {
+                b'"' => quotes += 1,
+                b'\n' => {
+                    newlines += 1;
+                    if at >= next_target
+                        && quotes % 2 == 0
+                        && cuts.len() + 1 < parts
+                        && at + 1 < len
+                    {
+                        cuts.push((at + 1, newlines + 1));
+                        next_target = from + (len - from) * (cuts.len() as u64 + 1) / parts as u64;
+                    }
+                }
+                _ => {}
+            }
+        }
+        offset += n as u64;
+        file.consume(n);
+    }
+    let first_line = first_line.unwrap_or(newlines + 1);
+    if cuts.is_empty() {
+        return Ok(whole(first_line));
+    }
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    let (mut start, mut line) = (from, first_line);
+    for (cut, cut_line) in cuts {
+        out.push(Segment {
+            start,
+            end: cut,
+            first_line: line,
+        });
+        (start, line) = (cut, cut_line);
+    }
+    out.push(Segment {
+        start,
+        end: len,
+        first_line: line,
+    });
+    Ok(out)
 }
 
 fn trim_line_end(buf: &[u8]) -> &[u8] {

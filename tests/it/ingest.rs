@@ -26,6 +26,8 @@ fn config(inputs: Vec<PathBuf>, warehouse: &Path) -> IngestConfig {
         encoding: Encoding::Auto,
         max_bad_fraction: 0.05,
         progress: false,
+        // Small test files are split too, so the two-thread path is what the tests check.
+        split_bytes: 1,
     }
 }
 
@@ -642,6 +644,66 @@ fn the_row_parser_survives_arbitrary_bytes() {
                 accepted,
                 "case {case}"
             );
+        }
+    }
+}
+
+/// Property: reading a file in segments gives exactly the records (lines,
+/// offsets, values) of reading it whole, quoted newlines included.
+#[test]
+fn segments_read_the_same_records_as_the_whole_file() {
+    use aftersight::ingest::source::{RecordReader, SourceFile, SourceFormat, segments};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.003, 12, 0.05, ExportFormat::Csv);
+    let nd = gen_into(tmp.path(), "nd", 0.003, 12, 0.05, ExportFormat::Ndjson);
+    let quoted = tmp.path().join("stations.csv");
+    let mut text =
+        String::from("station_id,name,station_type,brand,grade,city,province,bays,opened_date\n");
+    for i in 0..300 {
+        text.push_str(&format!(
+            "ST{i:06},\"名\n字, \"\"{i}\"\"\",chain,,A,上海,上海,3,2020-01-01\r\n"
+        ));
+    }
+    std::fs::write(&quoted, text).unwrap();
+    let files = [
+        (
+            raw.join("repair_orders.csv"),
+            Table::RepairOrders,
+            SourceFormat::Csv,
+        ),
+        (
+            nd.join("surveys.ndjson"),
+            Table::Surveys,
+            SourceFormat::Ndjson,
+        ),
+        (quoted.clone(), Table::Stations, SourceFormat::Csv),
+    ];
+    for (path, table, format) in files {
+        let source = SourceFile {
+            path: path.clone(),
+            table,
+            format,
+            sha256: String::new(),
+        };
+        let mut whole = RecordReader::open(&source, Encoding::Utf8).unwrap();
+        let read_all = |reader: &mut RecordReader| {
+            let mut out = Vec::new();
+            while let Some(r) = reader.next_record(&path).unwrap() {
+                out.push((r.line, r.start, r.decoded.is_ok(), reader.values.clone()));
+            }
+            out
+        };
+        let head = RecordReader::open(&source, Encoding::Utf8).unwrap();
+        let expected = read_all(&mut whole);
+        for parts in [2, 3, 7] {
+            let segs = segments(&path, head.data_start(), parts, 1).unwrap();
+            assert!(segs.len() > 1, "{}: split", path.display());
+            let mut got = Vec::new();
+            for seg in &segs {
+                got.extend(read_all(&mut head.segment(&path, seg).unwrap()));
+            }
+            assert_eq!(got, expected, "{} in {parts} parts", path.display());
         }
     }
 }

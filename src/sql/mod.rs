@@ -1,0 +1,190 @@
+//! SQL over the warehouse with DataFusion: a read-only session whose tables
+//! are exactly the files the warehouse manifest lists, the KPI library in
+//! `queries/`, and typed parameters.
+//!
+//! # Safety
+//! Statements run with DDL, DML and `SET`-style statements refused
+//! (`CREATE`, `COPY`, `INSERT`, `DROP`, …), and the session has no table
+//! functions that read files: a query can only see the warehouse tables.
+//! Parameters are bound as typed values (`$name` placeholders), never
+//! spliced into the SQL text.
+
+pub mod library;
+pub mod output;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::DataFusionError;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext, col};
+
+use crate::schema::Table;
+use crate::warehouse::{Manifest, WarehouseError};
+
+pub use self::library::{ParamSpec, ParamType, QueryFile};
+
+/// Errors of the SQL layer.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    /// The warehouse could not be opened.
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    /// The warehouse has no data yet.
+    #[error(
+        "warehouse `{0}` holds no tables yet; run `aftersight ingest` (or `aftersight run`) first"
+    )]
+    EmptyWarehouse(PathBuf),
+    /// A query file is malformed or missing.
+    #[error("{0}")]
+    Library(String),
+    /// A parameter is unknown or its value has the wrong type.
+    #[error("parameter `{name}`: {reason}")]
+    Parameter {
+        /// Parameter name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The statement is not a read-only query.
+    #[error("only read-only queries are allowed here ({0})")]
+    NotReadOnly(String),
+    /// DataFusion rejected or failed the query.
+    #[error("query failed: {0}")]
+    Query(#[from] DataFusionError),
+}
+
+/// Session settings for this 2-core machine.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// Bytes DataFusion may use before spilling (sorts, aggregations, joins).
+    pub memory_limit: usize,
+    /// Where spills go.
+    pub spill_dir: PathBuf,
+}
+
+impl SessionSettings {
+    /// Defaults: 4 GiB memory, spills in the system temporary directory.
+    pub fn default_for(_root: &Path) -> SessionSettings {
+        SessionSettings {
+            memory_limit: 4 << 30,
+            spill_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// Opens a read-only DataFusion session over the tables of a warehouse.
+pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionContext, SqlError> {
+    let manifest = Manifest::load(root)?;
+    if manifest.batch == 0 {
+        return Err(SqlError::EmptyWarehouse(root.to_path_buf()));
+    }
+    let mut config = SessionConfig::new()
+        .with_target_partitions(2)
+        .with_information_schema(true);
+    let opts = config.options_mut();
+    opts.execution.collect_statistics = true;
+    opts.execution.parquet.enable_page_index = true;
+    opts.execution.parquet.pruning = true;
+    opts.optimizer.prefer_existing_sort = true;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(settings.memory_limit, 1.0)
+        .with_temp_file_path(&settings.spill_dir)
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    for table in Table::ALL {
+        let files = &manifest.table(table).files;
+        let mut urls = Vec::with_capacity(files.len());
+        for f in files {
+            let path = root.join(f).canonicalize().map_err(|e| {
+                SqlError::Library(format!(
+                    "warehouse file `{f}` listed in the manifest is missing: {e}"
+                ))
+            })?;
+            urls.push(ListingTableUrl::parse(path.to_string_lossy())?);
+        }
+        let sort_column = table.event_column().unwrap_or(table.primary_key());
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_file_sort_order(vec![vec![col(sort_column).sort(true, false)]]);
+        let provider: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
+            Arc::new(datafusion::datasource::empty::EmptyTable::new(
+                table.arrow_schema(),
+            ))
+        } else {
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .with_schema(table.arrow_schema());
+            Arc::new(ListingTable::try_new(config)?)
+        };
+        ctx.register_table(table.name(), provider)?;
+    }
+    Ok(ctx)
+}
+
+/// Types ad-hoc parameter values by their form: whole number, number,
+/// `YYYY-MM-DD` date, otherwise text. Values are bound, never spliced.
+pub fn bind_untyped(given: &[(String, String)]) -> HashMap<String, ScalarValue> {
+    given
+        .iter()
+        .map(|(name, value)| {
+            let v = value.trim();
+            let scalar = if let Ok(i) = v.parse::<i64>() {
+                ScalarValue::Int64(Some(i))
+            } else if let Ok(x) = v.parse::<f64>() {
+                ScalarValue::Float64(Some(x))
+            } else if let Some(d) = crate::dates::parse_date(v) {
+                ScalarValue::Date32(Some(d))
+            } else {
+                ScalarValue::Utf8(Some(value.clone()))
+            };
+            (name.clone(), scalar)
+        })
+        .collect()
+}
+
+/// The statement options that make a session read-only.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Runs one read-only statement with typed parameters.
+pub async fn query(
+    ctx: &SessionContext,
+    sql: &str,
+    params: HashMap<String, ScalarValue>,
+) -> Result<Vec<RecordBatch>, SqlError> {
+    Ok(plan(ctx, sql, params).await?.collect().await?)
+}
+
+/// Plans one read-only statement with typed parameters.
+pub async fn plan(
+    ctx: &SessionContext,
+    sql: &str,
+    params: HashMap<String, ScalarValue>,
+) -> Result<datafusion::dataframe::DataFrame, SqlError> {
+    let df = ctx
+        .sql_with_options(sql, read_only())
+        .await
+        .map_err(|e| match e {
+            DataFusionError::Plan(msg) if msg.contains("not supported") || msg.contains("Only") => {
+                SqlError::NotReadOnly(msg)
+            }
+            other => SqlError::Query(other),
+        })?;
+    if params.is_empty() {
+        return Ok(df);
+    }
+    let values = params.into_iter().map(|(k, v)| (k, v.into())).collect();
+    Ok(df.with_param_values(datafusion::common::ParamValues::Map(values))?)
+}
