@@ -4,4 +4,5 @@ mod cli;
 mod datasets;
 mod generate;
 mod ingest;
+mod queries;
 mod support;
