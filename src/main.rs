@@ -45,6 +45,9 @@ enum Command {
         /// A raw export directory to start from (default: the bundled sample).
         #[arg(long)]
         raw: Option<PathBuf>,
+        /// The KPI library (default: ./queries if present, else the copy built into the binary).
+        #[arg(long)]
+        queries: Option<PathBuf>,
         /// How to print the summary.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
@@ -258,10 +261,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 (f, None) => output::write_text(&mut std::io::stdout().lock(), &batches, f)?,
             }
         }
-        Command::Run { out, raw, format } => {
+        Command::Run {
+            out,
+            raw,
+            queries,
+            format,
+        } => {
             let report = pipeline::run(&RunConfig {
                 out: out.clone(),
                 raw,
+                queries,
                 progress,
             })
             .await?;

@@ -7,6 +7,9 @@
 //! 2. **ingest**: validate the raw export into the warehouse `OUT/warehouse/`,
 //!    quarantining bad rows. Files already ingested are skipped, so a rerun
 //!    does nothing here.
+//! 3. **kpis**: run every query of the KPI library (`queries/`, or the copy
+//!    compiled into the binary) with its default parameters and publish one
+//!    spreadsheet-safe CSV per query to `OUT/kpis/`.
 //!
 //! The run ends with a summary of what was produced, also written to
 //! `OUT/run.json`.
@@ -50,6 +53,8 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// Raw export to start from; `None` uses the bundled sample or the embedded default.
     pub raw: Option<PathBuf>,
+    /// The KPI library; `None` uses `queries/` when present, else the embedded copy.
+    pub queries: Option<PathBuf>,
     /// Show progress bars.
     pub progress: bool,
 }
@@ -71,6 +76,9 @@ pub enum RunError {
     /// The ingest stage failed.
     #[error("stage `ingest` failed")]
     Ingest(#[from] IngestError),
+    /// The KPI stage failed.
+    #[error("stage `kpis` failed")]
+    Kpis(#[from] KpiError),
     /// Writing the run manifest failed.
     #[error("cannot write the run manifest `{path}`")]
     Manifest {
@@ -197,7 +205,20 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         },
         seconds: started.elapsed().as_secs_f64(),
     };
-    let stages = vec![raw_stage, ingest_stage];
+    let started = Instant::now();
+    let kpis = run_kpis(config, &warehouse).await?;
+    let kpi_stage = StageReport {
+        stage: "kpis",
+        outcome: "ran",
+        detail: format!(
+            "{} queries, {} rows, written to {}",
+            kpis.queries.len(),
+            kpis.queries.iter().map(|q| q.rows).sum::<usize>(),
+            config.out.join("kpis").display()
+        ),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let stages = vec![raw_stage, ingest_stage, kpi_stage];
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION"),
         raw_export: raw,
@@ -277,4 +298,121 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
             seconds: m.elapsed_seconds,
         },
     ))
+}
+
+/// Errors of the KPI stage.
+#[derive(Debug, thiserror::Error)]
+pub enum KpiError {
+    /// A query failed.
+    #[error("query `{name}` failed")]
+    Query {
+        /// Query name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: crate::sql::SqlError,
+    },
+    /// The library or warehouse could not be opened.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
+    /// Writing the outputs failed.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Publishing the outputs failed.
+    #[error(transparent)]
+    Publish(#[from] crate::fsutil::PublishError),
+}
+
+/// One query's output in `OUT/kpis/manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiFile {
+    /// Query name.
+    pub name: String,
+    /// English title.
+    pub title: String,
+    /// Chinese title.
+    pub title_zh: String,
+    /// CSV file name.
+    pub file: String,
+    /// Rows.
+    pub rows: usize,
+}
+
+/// The manifest of `OUT/kpis/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct KpiManifest {
+    /// Always `aftersight-kpis`.
+    pub kind: &'static str,
+    /// Warehouse batch the KPIs were computed from.
+    pub warehouse_batch: u64,
+    /// Outputs.
+    pub queries: Vec<KpiFile>,
+}
+
+const KPI_KIND: &str = "aftersight-kpis";
+
+async fn run_kpis(config: &RunConfig, warehouse: &Path) -> Result<KpiManifest, KpiError> {
+    let library = match &config.queries {
+        Some(dir) => crate::sql::library::load(dir)?,
+        None if Path::new("queries").is_dir() => crate::sql::library::load(Path::new("queries"))?,
+        None => crate::sql::library::embedded()?,
+    };
+    let ctx = crate::sql::open(
+        warehouse,
+        &crate::sql::SessionSettings::default_for(warehouse),
+    )
+    .await?;
+    let dest = config.out.join("kpis");
+    let staging = crate::fsutil::Staging::new(&dest)?;
+    let mut manifest = KpiManifest {
+        kind: KPI_KIND,
+        warehouse_batch: crate::warehouse::Manifest::load(warehouse)
+            .map_err(crate::sql::SqlError::from)?
+            .batch,
+        queries: Vec::new(),
+    };
+    for q in library {
+        let params = q.bind(&[])?;
+        let batches = crate::sql::query(&ctx, &q.sql, params)
+            .await
+            .map_err(|source| KpiError::Query {
+                name: q.name.clone(),
+                source,
+            })?;
+        let file = format!("{}.csv", q.name);
+        let path = staging.path().join(&file);
+        let write_err = |e: Box<dyn std::error::Error + Send + Sync>| KpiError::Write {
+            path: path.clone(),
+            source: e,
+        };
+        let mut out =
+            std::io::BufWriter::new(fs::File::create(&path).map_err(|e| write_err(Box::new(e)))?);
+        crate::sql::output::write_safe_csv(&mut out, &batches)
+            .map_err(|e| write_err(Box::new(e)))?;
+        std::io::Write::flush(&mut out).map_err(|e| write_err(Box::new(e)))?;
+        manifest.queries.push(KpiFile {
+            name: q.name,
+            title: q.title,
+            title_zh: q.title_zh,
+            file,
+            rows: batches.iter().map(|b| b.num_rows()).sum(),
+        });
+    }
+    let path = staging.path().join(MANIFEST_FILE);
+    fs::write(
+        &path,
+        serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+    )
+    .map_err(|e| KpiError::Write {
+        path: path.clone(),
+        source: Box::new(e),
+    })?;
+    staging.publish(KPI_KIND)?;
+    Ok(manifest)
 }

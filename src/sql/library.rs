@@ -225,6 +225,36 @@ impl QueryFile {
     }
 }
 
+/// The library as compiled into the binary, so that `aftersight run` works
+/// without the `queries/` folder (a test keeps it equal to the folder).
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "comeback_rate.sql",
+        include_str!("../../queries/comeback_rate.sql"),
+    ),
+    ("csi_nps.sql", include_str!("../../queries/csi_nps.sql")),
+    (
+        "effective_labour_rate.sql",
+        include_str!("../../queries/effective_labour_rate.sql"),
+    ),
+    (
+        "repair_volume_by_month.sql",
+        include_str!("../../queries/repair_volume_by_month.sql"),
+    ),
+    (
+        "used_car_sales_by_channel.sql",
+        include_str!("../../queries/used_car_sales_by_channel.sql"),
+    ),
+];
+
+/// Parses the embedded library.
+pub fn embedded() -> Result<Vec<QueryFile>, SqlError> {
+    EMBEDDED
+        .iter()
+        .map(|(file, text)| QueryFile::parse(&Path::new("queries").join(file), text))
+        .collect()
+}
+
 /// Reads every `*.sql` file of a directory (not recursive), sorted by name.
 pub fn load(dir: &Path) -> Result<Vec<QueryFile>, SqlError> {
     let entries = std::fs::read_dir(dir).map_err(|e| {

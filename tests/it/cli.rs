@@ -25,6 +25,27 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
     assert!(stdout.contains("[ran    ] ingest"), "{stdout}");
     assert!(stdout.contains("repair_orders"), "{stdout}");
     assert!(tmp.path().join("aftersight-out/raw/truth.json").exists());
+    // Outside the repository the embedded KPI library runs.
+    let kpis: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("aftersight-out/kpis/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let queries = kpis["queries"].as_array().unwrap();
+    assert!(queries.len() >= 5);
+    for q in queries {
+        assert!(q["rows"].as_u64().unwrap() > 0, "{q}");
+        let csv = std::fs::read_to_string(
+            tmp.path()
+                .join("aftersight-out/kpis")
+                .join(q["file"].as_str().unwrap()),
+        )
+        .unwrap();
+        assert_eq!(
+            csv.lines().count() as u64,
+            q["rows"].as_u64().unwrap() + 1,
+            "{q}"
+        );
+    }
 
     let second = aftersight(tmp.path(), &["run", "--format", "json"]);
     assert!(second.status.success(), "{}", text(&second.stderr));

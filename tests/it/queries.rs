@@ -109,6 +109,22 @@ fn every_library_query_parses_and_has_a_hand_checked_test() {
 }
 
 #[test]
+fn the_embedded_library_is_the_queries_folder() {
+    let folder = library::load(&root().join("queries")).unwrap();
+    let embedded = library::embedded().unwrap();
+    let texts = |qs: &[library::QueryFile]| {
+        qs.iter()
+            .map(|q| (q.name.clone(), q.sql.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts(&embedded),
+        texts(&folder),
+        "update library::EMBEDDED after adding or editing a query"
+    );
+}
+
+#[test]
 fn kpis_match_the_hand_worked_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let wh = mini_warehouse(tmp.path());
