@@ -225,33 +225,33 @@ impl QueryFile {
     }
 }
 
+/// `(name, text)` of `queries/<name>.sql` files, compiled in.
+macro_rules! embed {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../queries/", $name, ".sql")))),*]
+    };
+}
+
 /// The library as compiled into the binary, so that `aftersight run` works
 /// without the `queries/` folder (a test keeps it equal to the folder).
-pub const EMBEDDED: &[(&str, &str)] = &[
-    (
-        "comeback_rate.sql",
-        include_str!("../../queries/comeback_rate.sql"),
-    ),
-    ("csi_nps.sql", include_str!("../../queries/csi_nps.sql")),
-    (
-        "effective_labour_rate.sql",
-        include_str!("../../queries/effective_labour_rate.sql"),
-    ),
-    (
-        "repair_volume_by_month.sql",
-        include_str!("../../queries/repair_volume_by_month.sql"),
-    ),
-    (
-        "used_car_sales_by_channel.sql",
-        include_str!("../../queries/used_car_sales_by_channel.sql"),
-    ),
+pub const EMBEDDED: &[(&str, &str)] = embed![
+    "comeback_rate",
+    "csi_nps",
+    "effective_labour_rate",
+    "repair_volume_by_month",
+    "top_failing_components",
+    "turnaround",
+    "used_car_sales_by_channel",
+    "warranty_claim_rate",
 ];
 
 /// Parses the embedded library.
 pub fn embedded() -> Result<Vec<QueryFile>, SqlError> {
     EMBEDDED
         .iter()
-        .map(|(file, text)| QueryFile::parse(&Path::new("queries").join(file), text))
+        .map(|(name, text)| {
+            QueryFile::parse(&Path::new("queries").join(format!("{name}.sql")), text)
+        })
         .collect()
 }
 

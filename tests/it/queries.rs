@@ -100,7 +100,10 @@ fn every_library_query_parses_and_has_a_hand_checked_test() {
         "csi_nps",
         "effective_labour_rate",
         "repair_volume_by_month",
+        "top_failing_components",
+        "turnaround",
         "used_car_sales_by_channel",
+        "warranty_claim_rate",
     ];
     assert_eq!(
         names, tested,
@@ -214,9 +217,44 @@ fn kpis_match_the_hand_worked_answers() {
             &["online_direct", "1", "60000", "0", "0", "0"],
         ],
     );
+    // Hours open to close: RO1 2, RO4 2, RO7 1.5 (maintenance, promise 4 h); RO5 48, RO6 4, RO9 2 (repair, 24 h);
+    // RO2 24, RO3 6 (warranty, 24 h); RO8 120 (insurance, 72 h); RO10 1 (recall, 4 h).
+    cases.insert(
+        "turnaround",
+        vec![
+            &["insurance", "1", "120", "120", "120", "0"],
+            &["maintenance", "3", "2", "1.83", "2", "1"],
+            &["recall", "1", "1", "1", "1", "1"],
+            &["repair", "3", "4", "18", "48", "0.6667"],
+            &["warranty", "2", "15", "15", "24", "1"],
+        ],
+    );
+    // One vehicle per model. Qin PLUS: WC1 approved 940 and WC2 rejected -> 200 per 100, 940 per vehicle, 0.5 / 0.5.
+    // Corolla and Lavida: no claims, so no approval or rejection rate.
+    cases.insert(
+        "warranty_claim_rate",
+        vec![
+            &[
+                "BYD", "Qin PLUS", "2024", "1", "2", "200", "940", "0.5", "0.5",
+            ],
+            &["Toyota", "Corolla", "2022", "1", "0", "0", "0", "", ""],
+            &["Volkswagen", "Lavida", "2023", "1", "0", "0", "0", "", ""],
+        ],
+    );
+    // Repairs and warranty only: water pump RO5 (1350) + RO6 (400); brake pads RO2 (940) + RO3 (220); battery RO9 (725).
+    cases.insert(
+        "top_failing_components",
+        vec![
+            &["water_pump", "2", "1", "1750"],
+            &["brake_pads", "2", "1", "1160"],
+            &["battery_12v", "1", "1", "725"],
+        ],
+    );
     for (name, expected) in cases {
         assert_rows(name, &run_query(&wh, name, &[]), &expected);
     }
+    let top_one = run_query(&wh, "top_failing_components", &[("top", "1")]);
+    assert_eq!(top_one.len(), 1);
     // Parameters narrow the window: October only.
     let october = run_query(&wh, "repair_volume_by_month", &[("start", "2026-10-01")]);
     assert_eq!(
