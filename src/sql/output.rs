@@ -39,30 +39,42 @@ pub enum OutputError {
     Io(#[from] std::io::Error),
 }
 
-/// Writes batches in a text format (table, CSV or JSON).
+/// Writes batches in a text format (table, CSV or JSON). Each batch is
+/// formatted in memory first, so that a closed pipe surfaces as an
+/// [`std::io::Error`] of kind `BrokenPipe`.
 pub fn write_text(
     out: &mut dyn Write,
     batches: &[RecordBatch],
     format: ResultFormat,
 ) -> Result<(), OutputError> {
+    let mut buf = Vec::new();
     match format {
-        ResultFormat::Table => writeln!(out, "{}", pretty_format_batches(batches)?)?,
+        ResultFormat::Table => {
+            writeln!(buf, "{}", pretty_format_batches(batches)?)?;
+            out.write_all(&buf)?;
+        }
         ResultFormat::Csv => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
-            for b in batches {
+            for (i, b) in batches.iter().enumerate() {
+                buf.clear();
+                let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(i == 0)
+                    .build(&mut buf);
                 w.write(b)?;
+                drop(w);
+                out.write_all(&buf)?;
             }
         }
         ResultFormat::Json | ResultFormat::Parquet => {
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut *out);
+            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut buf);
             let refs: Vec<&RecordBatch> = batches.iter().collect();
             w.write_batches(&refs)?;
             w.finish()?;
-            writeln!(out)?;
+            drop(w);
+            buf.push(b'\n');
+            out.write_all(&buf)?;
         }
     }
+    out.flush()?;
     Ok(())
 }
 
