@@ -109,6 +109,14 @@ fn parse_digits(s: &[u8]) -> Option<u32> {
 }
 
 /// Parses a strict `YYYY-MM-DD` into a day number; `None` if malformed or not a real date.
+///
+/// ```
+/// use aftersight::dates::{format_date, parse_date};
+///
+/// let day = parse_date("2024-02-29").unwrap();
+/// assert_eq!(format_date(day + 1), "2024-03-01");
+/// assert_eq!(parse_date("2023-02-29"), None);
+/// ```
 pub fn parse_date(s: &str) -> Option<i32> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {

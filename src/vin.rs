@@ -63,6 +63,16 @@ pub fn check_digit(vin: &[u8; 17]) -> Option<u8> {
 }
 
 /// Validates a VIN: length, alphabet and check digit.
+///
+/// ```
+/// use aftersight::vin::{validate, VinError};
+///
+/// assert_eq!(validate("1M8GDM9AXKP042788"), Ok(()));
+/// assert_eq!(
+///     validate("1M8GDM9A1KP042788"),
+///     Err(VinError::CheckDigit { found: '1', expected: 'X' })
+/// );
+/// ```
 pub fn validate(vin: &str) -> Result<(), VinError> {
     let bytes: &[u8; 17] = vin
         .as_bytes()
