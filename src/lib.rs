@@ -10,6 +10,7 @@
 //!   (failure laws, an emerging quality issue, churn, segments, dirt).
 //! - [`ingest`]: validated CSV / NDJSON into the Parquet [`warehouse`], with quarantine.
 //! - [`sql`]: read-only DataFusion SQL over the warehouse, the KPI library.
+//! - [`report`]: parameterised HTML / Markdown / CSV reports from specs.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
@@ -19,6 +20,7 @@ pub mod fsutil;
 pub mod generate;
 pub mod ingest;
 pub mod pipeline;
+pub mod report;
 pub mod schema;
 pub mod sql;
 pub mod vin;

@@ -13,6 +13,7 @@ use aftersight::generate::{self, GenerateConfig};
 use aftersight::ingest::source::{Encoding, MIN_SPLIT_BYTES};
 use aftersight::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 use aftersight::pipeline::{self, RunConfig};
+use aftersight::report::{self, ReportConfig, ReportError};
 use aftersight::sql::output::{self, ResultFormat};
 use aftersight::sql::{self as sqlmod, SessionSettings, library};
 
@@ -124,6 +125,42 @@ Examples:
         #[arg(long)]
         explain: bool,
     },
+    /// Write a report (HTML, Markdown, CSV) for one period from a spec in queries/reports/.
+    #[command(
+        after_long_help = "Outputs go to OUT/reports/NAME/period=YYYY-MM/ (report.html, report.md, one CSV per
+section, manifest.json), staged and renamed into place: re-running a period replaces only that
+period. A lock keeps overlapping runs of one report apart. Without --period the report covers
+the month the data is valid through.
+
+Exit codes: 0 written, 4 no data for the period (nothing written), 1 failure.
+
+Examples:
+  aftersight report monthly --period 2026-10
+  aftersight report monthly --dry-run                 # check the spec and plan every query
+  aftersight report monthly --period 2026-09 --format json"
+    )]
+    Report {
+        /// Report name: the spec queries/reports/NAME.toml.
+        name: String,
+        /// Period, YYYY-MM.
+        #[arg(long)]
+        period: Option<String>,
+        /// Warehouse directory.
+        #[arg(long, default_value = "aftersight-out/warehouse")]
+        warehouse: PathBuf,
+        /// Output root.
+        #[arg(long, default_value = "aftersight-out")]
+        out: PathBuf,
+        /// Query library with its reports/ folder (default: ./queries if present, else the built-in copy).
+        #[arg(long)]
+        queries: Option<PathBuf>,
+        /// Validate the spec and plan every query; run nothing, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// How to print the summary.
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+        format: SummaryFormat,
+    },
     /// Generate a synthetic dealer-management-system export with planted ground truth.
     #[command(
         after_long_help = "Scale 1 is about 100,000 vehicles and 1,000,000 repair orders; other tables follow.
@@ -167,6 +204,8 @@ enum SummaryFormat {
 
 /// Exit code for rejected input (too many bad rows).
 const EXIT_REJECTED: u8 = 3;
+/// Exit code for a report period without data.
+const EXIT_NO_DATA: u8 = 4;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -186,7 +225,16 @@ async fn main() -> ExitCode {
             let rejected = err
                 .chain()
                 .any(|e| matches!(e.downcast_ref(), Some(IngestError::TooManyBad { .. })));
-            ExitCode::from(if rejected { EXIT_REJECTED } else { 1 })
+            let no_data = err
+                .chain()
+                .any(|e| matches!(e.downcast_ref(), Some(ReportError::NoData { .. })));
+            ExitCode::from(if rejected {
+                EXIT_REJECTED
+            } else if no_data {
+                EXIT_NO_DATA
+            } else {
+                1
+            })
         }
     }
 }
@@ -267,6 +315,46 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     output::write_text(&mut file, &batches, f)?;
                 }
                 (f, None) => output::write_text(&mut std::io::stdout().lock(), &batches, f)?,
+            }
+        }
+        Command::Report {
+            name,
+            period,
+            warehouse,
+            out,
+            queries,
+            dry_run,
+            format,
+        } => {
+            let queries = queries.or_else(|| {
+                std::path::Path::new("queries")
+                    .is_dir()
+                    .then(|| PathBuf::from("queries"))
+            });
+            let m = report::run(&ReportConfig {
+                name,
+                period,
+                warehouse,
+                queries,
+                out,
+                dry_run,
+            })
+            .await?;
+            match format {
+                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+                SummaryFormat::Table => {
+                    let verb = if m.dry_run { "checked" } else { "wrote" };
+                    println!(
+                        "{verb} report `{}` for {} (data valid through {})",
+                        m.report, m.period, m.data_valid_through
+                    );
+                    for s in &m.sections {
+                        println!("  {:<28} {:>8} rows  {}", s.query, s.rows, s.title);
+                    }
+                    if !m.dry_run {
+                        println!("in {}", m.directory.display());
+                    }
+                }
             }
         }
         Command::Run {

@@ -10,6 +10,8 @@
 //! 3. **kpis**: run every query of the KPI library (`queries/`, or the copy
 //!    compiled into the binary) with its default parameters and publish one
 //!    spreadsheet-safe CSV per query to `OUT/kpis/`.
+//! 4. **report**: write the monthly report (HTML, Markdown, CSV) for the
+//!    month the data is valid through, to `OUT/reports/monthly/period=…/`.
 //!
 //! The run ends with a summary of what was produced, also written to
 //! `OUT/run.json`.
@@ -76,6 +78,9 @@ pub enum RunError {
     /// The ingest stage failed.
     #[error("stage `ingest` failed")]
     Ingest(#[from] IngestError),
+    /// The report stage failed.
+    #[error("stage `report` failed")]
+    Report(#[from] crate::report::ReportError),
     /// The KPI stage failed.
     #[error("stage `kpis` failed")]
     Kpis(#[from] KpiError),
@@ -218,7 +223,33 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         ),
         seconds: started.elapsed().as_secs_f64(),
     };
-    let stages = vec![raw_stage, ingest_stage, kpi_stage];
+    let started = Instant::now();
+    let queries = config.queries.clone().or_else(|| {
+        Path::new("queries")
+            .is_dir()
+            .then(|| PathBuf::from("queries"))
+    });
+    let report = crate::report::run(&crate::report::ReportConfig {
+        name: "monthly".into(),
+        period: None,
+        warehouse: warehouse.clone(),
+        queries,
+        out: config.out.clone(),
+        dry_run: false,
+    })
+    .await?;
+    let report_stage = StageReport {
+        stage: "report",
+        outcome: "ran",
+        detail: format!(
+            "monthly report for {} ({} sections) in {}",
+            report.period,
+            report.sections.len(),
+            report.directory.display()
+        ),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let stages = vec![raw_stage, ingest_stage, kpi_stage, report_stage];
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION"),
         raw_export: raw,

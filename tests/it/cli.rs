@@ -25,6 +25,12 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
     assert!(stdout.contains("[ran    ] ingest"), "{stdout}");
     assert!(stdout.contains("repair_orders"), "{stdout}");
     assert!(tmp.path().join("aftersight-out/raw/truth.json").exists());
+    assert!(stdout.contains("[ran    ] report"), "{stdout}");
+    assert!(
+        tmp.path()
+            .join("aftersight-out/reports/monthly/period=2026-10/report.html")
+            .exists()
+    );
     // Outside the repository the embedded KPI library runs.
     let kpis: serde_json::Value = serde_json::from_slice(
         &std::fs::read(tmp.path().join("aftersight-out/kpis/manifest.json")).unwrap(),

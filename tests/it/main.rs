@@ -5,4 +5,5 @@ mod datasets;
 mod generate;
 mod ingest;
 mod queries;
+mod report;
 mod support;

@@ -1,0 +1,617 @@
+//! `aftersight report`: parameterised reports from specs in `queries/reports/`.
+//!
+//! A spec (TOML) has a title in English and Chinese, the output formats, and
+//! sections that each pair a library query (or, rarely, inline SQL) with a
+//! presentation. A run for a period (`--period 2026-10`) binds `{period_start}`
+//! and `{period_end}` into the sections' parameters, runs every query in one
+//! read-only session, and writes a self-contained HTML page, Markdown, and one
+//! CSV per section to `OUT/reports/NAME/period=YYYY-MM/`. The directory is
+//! staged and renamed into place, so re-running a period replaces only that
+//! period, atomically. A lock keeps two runs of the same report apart.
+//!
+//! Every output carries the period, the generation time and the date the
+//! data is valid through. HTML escapes every value; CSV cells that a
+//! spreadsheet would run as formulas are neutralised.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use crate::dates::{add_months, format_date, parse_date};
+use crate::fsutil::{self, PublishError};
+use crate::sql::{self, QueryFile, SqlError, library};
+use crate::warehouse::{Lock, WarehouseError};
+
+/// Manifest kind of a published report period.
+pub const REPORT_KIND: &str = "aftersight-report";
+
+/// A report spec.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// English title.
+    pub title: String,
+    /// Chinese title.
+    pub title_zh: String,
+    /// What the report is for.
+    #[serde(default)]
+    pub description: String,
+    /// Output formats: any of `html`, `md`, `csv`.
+    pub formats: Vec<String>,
+    /// Sections in order.
+    pub sections: Vec<SectionSpec>,
+}
+
+/// One section of a report.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionSpec {
+    /// A query of the library.
+    pub query: Option<String>,
+    /// Inline SQL, for a one-off section (read-only like everything else).
+    pub sql: Option<String>,
+    /// Section title (defaults to the query's title).
+    pub title: Option<String>,
+    /// How to present it; `table` for now.
+    #[serde(default = "default_presentation")]
+    pub presentation: String,
+    /// Parameter values; `{period_start}` and `{period_end}` are replaced.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+fn default_presentation() -> String {
+    "table".into()
+}
+
+/// Errors of the report command.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The spec is missing or malformed.
+    #[error("report spec `{path}`: {reason}")]
+    Spec {
+        /// Spec path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The period is malformed.
+    #[error("period `{0}`: expected YYYY-MM (for example 2026-10)")]
+    Period(String),
+    /// The warehouse has no rows in the period.
+    #[error("no data for period {period} (the data is valid through {valid_through})")]
+    NoData {
+        /// Period.
+        period: String,
+        /// Last date with data.
+        valid_through: String,
+    },
+    /// A query failed.
+    #[error("section {index} (`{name}`)")]
+    Section {
+        /// 1-based section number.
+        index: usize,
+        /// Query name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: SqlError,
+    },
+    /// The SQL layer failed.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    /// Locking failed or another run holds the lock.
+    #[error(transparent)]
+    Lock(#[from] WarehouseError),
+    /// Publishing failed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// Writing an output failed.
+    #[error(transparent)]
+    Fs(#[from] fsutil::FsError),
+    /// Formatting results failed.
+    #[error(transparent)]
+    Output(#[from] sql::output::OutputError),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    /// Report name (file stem of the spec).
+    pub name: String,
+    /// Period `YYYY-MM`; `None` is the month the data is valid through.
+    pub period: Option<String>,
+    /// Warehouse.
+    pub warehouse: PathBuf,
+    /// Query library; `None` uses the embedded copy.
+    pub queries: Option<PathBuf>,
+    /// Output root (`OUT/reports/NAME/period=…`).
+    pub out: PathBuf,
+    /// Validate the spec and plan every query without running or writing.
+    pub dry_run: bool,
+}
+
+/// One written section.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionReport {
+    /// Title.
+    pub title: String,
+    /// Query name.
+    pub query: String,
+    /// Rows.
+    pub rows: usize,
+    /// CSV file, if written.
+    pub csv: Option<String>,
+}
+
+/// Outcome of a report run; also its `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportManifest {
+    /// Always [`REPORT_KIND`].
+    pub kind: &'static str,
+    /// Report name.
+    pub report: String,
+    /// Period.
+    pub period: String,
+    /// Generation time (UTC, RFC 3339).
+    pub generated_at: String,
+    /// Last date with data in the warehouse.
+    pub data_valid_through: String,
+    /// Files written.
+    pub files: Vec<String>,
+    /// Sections.
+    pub sections: Vec<SectionReport>,
+    /// Where it was published (empty for a dry run).
+    pub directory: PathBuf,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Loads a spec by name from a folder, or from the embedded copy.
+pub fn load_spec(name: &str, folder: Option<&Path>) -> Result<ReportSpec, ReportError> {
+    let path = folder
+        .map_or_else(|| PathBuf::from("queries/reports"), Path::to_path_buf)
+        .join(format!("{name}.toml"));
+    let spec_err = |reason: String| ReportError::Spec {
+        path: path.clone(),
+        reason,
+    };
+    if !valid_name(name) {
+        return Err(spec_err(
+            "report names use letters, digits, `_` and `-` only".into(),
+        ));
+    }
+    let text = match folder {
+        Some(_) => fs::read_to_string(&path).map_err(|e| spec_err(e.to_string()))?,
+        None => EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| (*t).to_owned())
+            .ok_or_else(|| spec_err("no such report".into()))?,
+    };
+    let spec: ReportSpec = toml::from_str(&text).map_err(|e| spec_err(e.to_string()))?;
+    for f in &spec.formats {
+        if !["html", "md", "csv"].contains(&f.as_str()) {
+            return Err(spec_err(format!("unknown format `{f}` (html, md, csv)")));
+        }
+    }
+    for (i, s) in spec.sections.iter().enumerate() {
+        if s.query.is_some() == s.sql.is_some() {
+            return Err(spec_err(format!(
+                "section {}: give exactly one of `query` or `sql`",
+                i + 1
+            )));
+        }
+        if s.presentation != "table" {
+            return Err(spec_err(format!(
+                "section {}: presentation `{}` is not supported yet (table)",
+                i + 1,
+                s.presentation
+            )));
+        }
+    }
+    Ok(spec)
+}
+
+/// Report specs compiled into the binary.
+pub const EMBEDDED: &[(&str, &str)] =
+    &[("monthly", include_str!("../queries/reports/monthly.toml"))];
+
+/// Parses `YYYY-MM` into the first day of the month and the first day of the next.
+pub fn period_bounds(period: &str) -> Result<(i32, i32), ReportError> {
+    let start = parse_date(&format!("{period}-01"))
+        .filter(|_| period.len() == 7)
+        .ok_or_else(|| ReportError::Period(period.to_owned()))?;
+    Ok((start, add_months(start, 1)))
+}
+
+/// Runs a report (or validates it, with `dry_run`).
+pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
+    let spec_dir = config.queries.as_ref().map(|q| q.join("reports"));
+    let spec = load_spec(&config.name, spec_dir.as_deref())?;
+    let queries = match &config.queries {
+        Some(dir) => library::load(dir)?,
+        None => library::embedded()?,
+    };
+    let ctx = sql::open(
+        &config.warehouse,
+        &sql::SessionSettings::default_for(&config.warehouse),
+    )
+    .await?;
+    let valid_through = data_valid_through(&ctx).await?;
+    let period = match &config.period {
+        Some(p) => p.clone(),
+        None => valid_through.get(..7).unwrap_or_default().to_owned(),
+    };
+    let (start, end) = period_bounds(&period)?;
+    let dir = config
+        .out
+        .join("reports")
+        .join(&config.name)
+        .join(format!("period={period}"));
+    let mut manifest = ReportManifest {
+        kind: REPORT_KIND,
+        report: config.name.clone(),
+        period: period.clone(),
+        generated_at: now_rfc3339(),
+        data_valid_through: valid_through.clone(),
+        files: Vec::new(),
+        sections: Vec::new(),
+        directory: PathBuf::new(),
+        dry_run: config.dry_run,
+    };
+
+    let mut results: Vec<(String, Vec<RecordBatch>)> = Vec::new();
+    for (i, section) in spec.sections.iter().enumerate() {
+        let (query, title) = resolve(section, &queries, i)?;
+        let given: Vec<(String, String)> = section
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let value = v
+                    .replace("{period_start}", &format_date(start))
+                    .replace("{period_end}", &format_date(end));
+                (k.clone(), value)
+            })
+            .collect();
+        let section_err = |source| ReportError::Section {
+            index: i + 1,
+            name: query.name.clone(),
+            source,
+        };
+        let bound = query.bind(&given).map_err(section_err)?;
+        let df = sql::plan(&ctx, &query.sql, bound)
+            .await
+            .map_err(section_err)?;
+        if config.dry_run {
+            manifest.sections.push(SectionReport {
+                title,
+                query: query.name.clone(),
+                rows: 0,
+                csv: None,
+            });
+            continue;
+        }
+        let batches = df
+            .collect()
+            .await
+            .map_err(|e| section_err(SqlError::Query(e)))?;
+        results.push((title, batches));
+        manifest.sections.push(SectionReport {
+            title: results.last().expect("just pushed").0.clone(),
+            query: query.name.clone(),
+            rows: results
+                .last()
+                .expect("just pushed")
+                .1
+                .iter()
+                .map(|b| b.num_rows())
+                .sum(),
+            csv: None,
+        });
+    }
+    if config.dry_run {
+        return Ok(manifest);
+    }
+    if rows_in_period(&ctx, start, end).await? == 0 {
+        return Err(ReportError::NoData {
+            period,
+            valid_through,
+        });
+    }
+
+    let report_root = config.out.join("reports").join(&config.name);
+    fs::create_dir_all(&report_root).map_err(fsutil::io_error("create directory", &report_root))?;
+    let _lock = Lock::acquire(&report_root)?;
+    let staging = fsutil::Staging::new(&dir)?;
+    let has = |f: &str| spec.formats.iter().any(|x| x == f);
+    if has("csv") {
+        for (i, (_, batches)) in results.iter().enumerate() {
+            let file = format!("{:02}-{}.csv", i + 1, manifest.sections[i].query);
+            let path = staging.path().join(&file);
+            let mut out = fs::File::create(&path).map_err(fsutil::io_error("create", &path))?;
+            sql::output::write_safe_csv(&mut out, batches)?;
+            manifest.sections[i].csv = Some(file.clone());
+            manifest.files.push(file);
+        }
+    }
+    if has("md") {
+        let path = staging.path().join("report.md");
+        fs::write(&path, render_markdown(&spec, &manifest, &results))
+            .map_err(fsutil::io_error("write", &path))?;
+        manifest.files.push("report.md".into());
+    }
+    if has("html") {
+        let path = staging.path().join("report.html");
+        fs::write(&path, render_html(&spec, &manifest, &results))
+            .map_err(fsutil::io_error("write", &path))?;
+        manifest.files.push("report.html".into());
+    }
+    manifest.directory = dir.clone();
+    let path = staging.path().join(fsutil::MANIFEST_FILE);
+    fs::write(
+        &path,
+        serde_json::to_vec_pretty(&manifest).expect("manifest serialises"),
+    )
+    .map_err(fsutil::io_error("write", &path))?;
+    staging.publish(REPORT_KIND)?;
+    Ok(manifest)
+}
+
+fn resolve(
+    section: &SectionSpec,
+    queries: &[QueryFile],
+    index: usize,
+) -> Result<(QueryFile, String), ReportError> {
+    let query = match (&section.query, &section.sql) {
+        (Some(name), None) => queries
+            .iter()
+            .find(|q| &q.name == name)
+            .cloned()
+            .ok_or_else(|| ReportError::Spec {
+                path: PathBuf::from("report"),
+                reason: format!("section {}: no query `{name}` in the library", index + 1),
+            })?,
+        (None, Some(sql)) => QueryFile {
+            name: format!("section_{}", index + 1),
+            title: section.title.clone().unwrap_or_default(),
+            title_zh: String::new(),
+            description: String::new(),
+            params: Vec::new(),
+            unit: String::new(),
+            sql: sql.clone(),
+            path: PathBuf::new(),
+        },
+        _ => unreachable!("load_spec checks one of query or sql"),
+    };
+    let title = section
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} · {}", query.title, query.title_zh));
+    Ok((query, title))
+}
+
+/// The last day with repair orders in the warehouse.
+async fn data_valid_through(ctx: &SessionContext) -> Result<String, ReportError> {
+    let batches = sql::query(
+        ctx,
+        "SELECT CAST(max(opened_at) AS DATE) AS d FROM repair_orders",
+        Default::default(),
+    )
+    .await?;
+    Ok(batches
+        .first()
+        .filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+        .map(|b| cell(b, 0, 0))
+        .unwrap_or_else(|| "never".into()))
+}
+
+/// Repair orders opened in `[start, end)`.
+async fn rows_in_period(ctx: &SessionContext, start: i32, end: i32) -> Result<i64, ReportError> {
+    use datafusion::common::ScalarValue;
+    let params = [("start", start), ("end", end)]
+        .into_iter()
+        .map(|(k, d)| (k.to_owned(), ScalarValue::Date32(Some(d))))
+        .collect();
+    let sql = "SELECT count(*) FROM repair_orders WHERE opened_at >= CAST($start AS TIMESTAMP) AND opened_at < CAST($end AS TIMESTAMP)";
+    let batches = sql::query(ctx, sql, params).await?;
+    Ok(batches.first().map_or(0, |b| {
+        b.column(0)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+            .value(0)
+    }))
+}
+
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut out = Vec::new();
+    crate::dates::push_timestamp(&mut out, secs);
+    format!("{}Z", String::from_utf8(out).expect("ASCII"))
+}
+
+fn cell(batch: &RecordBatch, col: usize, row: usize) -> String {
+    let column = batch.column(col);
+    if column.is_null(row) {
+        return String::new();
+    }
+    cast(&column.slice(row, 1), &DataType::Utf8)
+        .map(|a| a.as_string::<i32>().value(0).to_owned())
+        .unwrap_or_default()
+}
+
+fn header(batches: &[RecordBatch]) -> Vec<String> {
+    batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn escape_md(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+}
+
+fn render_markdown(
+    spec: &ReportSpec,
+    m: &ReportManifest,
+    results: &[(String, Vec<RecordBatch>)],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} · {}\n",
+        escape_md(&spec.title),
+        escape_md(&spec.title_zh)
+    );
+    let _ = writeln!(
+        out,
+        "Period **{}** · generated {} · data valid through **{}**\n",
+        m.period, m.generated_at, m.data_valid_through
+    );
+    for (title, batches) in results {
+        let _ = writeln!(out, "## {}\n", escape_md(title));
+        let cols = header(batches);
+        if cols.is_empty() || batches.iter().all(|b| b.num_rows() == 0) {
+            out.push_str("_No rows for this period._\n\n");
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| {} |",
+            cols.iter()
+                .map(|c| escape_md(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
+        for b in batches {
+            for r in 0..b.num_rows() {
+                let cells: Vec<String> = (0..b.num_columns())
+                    .map(|c| escape_md(&cell(b, c, r)))
+                    .collect();
+                let _ = writeln!(out, "| {} |", cells.join(" | "));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn render_html(
+    spec: &ReportSpec,
+    m: &ReportManifest,
+    results: &[(String, Vec<RecordBatch>)],
+) -> String {
+    let mut out = String::new();
+    let title = format!("{} · {}", spec.title, spec.title_zh);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\
+body{{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:2rem;color:#222}}\
+table{{border-collapse:collapse;margin:0 0 2rem 0;font-size:0.9rem}}\
+th,td{{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:right}}\
+th{{background:#f3f3f3}} td:first-child,th:first-child{{text-align:left}}\
+.meta{{color:#555}}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">Period <b>{}</b> · generated {} · data valid through <b>{}</b></p>\n",
+        escape_html(&title),
+        escape_html(&title),
+        escape_html(&m.period),
+        escape_html(&m.generated_at),
+        escape_html(&m.data_valid_through)
+    );
+    if !spec.description.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", escape_html(&spec.description));
+    }
+    for (title, batches) in results {
+        let _ = writeln!(out, "<h2>{}</h2>", escape_html(title));
+        let cols = header(batches);
+        if cols.is_empty() || batches.iter().all(|b| b.num_rows() == 0) {
+            out.push_str("<p><i>No rows for this period.</i></p>\n");
+            continue;
+        }
+        out.push_str("<table>\n<tr>");
+        for c in &cols {
+            let _ = write!(out, "<th>{}</th>", escape_html(c));
+        }
+        out.push_str("</tr>\n");
+        for b in batches {
+            for r in 0..b.num_rows() {
+                out.push_str("<tr>");
+                for c in 0..b.num_columns() {
+                    let _ = write!(out, "<td>{}</td>", escape_html(&cell(b, c, r)));
+                }
+                out.push_str("</tr>\n");
+            }
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_periods_are_checked() {
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        let (s, e) = period_bounds("2026-10").unwrap();
+        assert_eq!(
+            (format_date(s), format_date(e)),
+            ("2026-10-01".into(), "2026-11-01".into())
+        );
+        assert!(period_bounds("2026-13").is_err());
+        assert!(period_bounds("2026-1").is_err());
+        assert!(period_bounds("../../etc").is_err());
+    }
+
+    #[test]
+    fn the_embedded_monthly_spec_is_valid() {
+        let spec = load_spec("monthly", None).unwrap();
+        assert!(!spec.sections.is_empty());
+        assert!(load_spec("../secret", None).is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! `aftersight report`: outputs, escaping, atomic periods, locks, exit codes
+//! and the read-only guarantee for specs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aftersight::ingest::source::Encoding;
+use aftersight::ingest::{IngestConfig, ingest};
+
+/// A copy of the mini fixture with a hostile station name, ingested.
+fn warehouse(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
+    let input = dir.join("in");
+    fs::create_dir(&input).unwrap();
+    for entry in fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let mut text = fs::read_to_string(&path).unwrap();
+            if path.file_name().unwrap() == "stations.csv" {
+                text = text.replace("速驰快修(浦东店)", "<script>alert(1)</script>");
+                text = text.replace("上海浦东比亚迪4S店", "=HYPERLINK(\"\"http://x\"\")");
+            }
+            fs::write(input.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let wh = dir.join("wh");
+    let config = IngestConfig {
+        inputs: vec![input],
+        warehouse: wh.clone(),
+        encoding: Encoding::Auto,
+        max_bad_fraction: 0.0,
+        progress: false,
+        split_bytes: 1,
+    };
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&config))
+        .unwrap();
+    wh
+}
+
+fn aftersight(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aftersight"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn report(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["report", "monthly", "--warehouse", "wh", "--out", "out"];
+    args.extend_from_slice(extra);
+    aftersight(dir, &args)
+}
+
+#[test]
+fn a_period_is_written_escaped_and_replaced_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    warehouse(tmp.path());
+    for period in ["2026-09", "2026-10"] {
+        let out = report(tmp.path(), &["--period", period]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let dir = tmp.path().join("out/reports/monthly/period=2026-10");
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>"),
+        "HTML escapes data"
+    );
+    assert!(
+        html.contains("Period <b>2026-10</b>")
+            && html.contains("data valid through <b>2026-10-30</b>")
+    );
+    assert!(html.contains("月度售后运营报告"));
+    let md = fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("Period **2026-10**"));
+    let csv = fs::read_to_string(dir.join("01-repair_volume_by_month.csv")).unwrap();
+    assert!(
+        csv.contains("'=HYPERLINK"),
+        "formula cells are neutralised: {csv}"
+    );
+    // October: ST1 has RO8 and RO10, ST2 has RO6, RO7 and RO9.
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["period"], "2026-10");
+    assert_eq!(manifest["data_valid_through"], "2026-10-30");
+
+    // Re-running October replaces October only.
+    let september = tmp
+        .path()
+        .join("out/reports/monthly/period=2026-09/manifest.json");
+    let before = fs::read(&september).unwrap();
+    fs::write(dir.join("stray.txt"), "left by someone").unwrap();
+    assert!(
+        report(tmp.path(), &["--period", "2026-10"])
+            .status
+            .success()
+    );
+    assert!(
+        !dir.join("stray.txt").exists(),
+        "the period was replaced as a whole"
+    );
+    assert_eq!(fs::read(&september).unwrap(), before, "September untouched");
+}
+
+#[test]
+fn exit_codes_dry_runs_and_locks() {
+    let tmp = tempfile::tempdir().unwrap();
+    warehouse(tmp.path());
+    let empty = report(tmp.path(), &["--period", "2019-01"]);
+    assert_eq!(empty.status.code(), Some(4), "no data for the period");
+    assert!(
+        !tmp.path()
+            .join("out/reports/monthly/period=2019-01")
+            .exists()
+    );
+
+    let dry = report(tmp.path(), &["--period", "2026-10", "--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        !tmp.path().join("out/reports").exists(),
+        "a dry run writes nothing"
+    );
+
+    let bad = report(tmp.path(), &["--period", "../../x"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected YYYY-MM"));
+    let escape = aftersight(
+        tmp.path(),
+        &[
+            "report",
+            "../../etc/passwd",
+            "--warehouse",
+            "wh",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(escape.status.code(), Some(1));
+
+    // Another live process holds the lock: this run must not overlap it.
+    let root = tmp.path().join("out/reports/monthly");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join(".lock"), std::process::id().to_string()).unwrap();
+    let locked = report(tmp.path(), &["--period", "2026-10"]);
+    assert_eq!(locked.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&locked.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+    // A lock left by a dead process is taken over.
+    fs::write(root.join(".lock"), "999999999").unwrap();
+    assert!(
+        report(tmp.path(), &["--period", "2026-10"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn specs_cannot_write_or_escape_the_warehouse() {
+    let tmp = tempfile::tempdir().unwrap();
+    warehouse(tmp.path());
+    let lib = tmp.path().join("lib");
+    fs::create_dir_all(lib.join("reports")).unwrap();
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    fs::copy(queries.join("csi_nps.sql"), lib.join("csi_nps.sql")).unwrap();
+    let stolen = tmp.path().join("stolen.csv");
+    let spec = format!(
+        "title = \"t\"\ntitle_zh = \"t\"\nformats = [\"csv\"]\n[[sections]]\nsql = \"COPY repair_orders TO '{}'\"\n",
+        stolen.display()
+    );
+    fs::write(lib.join("reports/evil.toml"), spec).unwrap();
+    let out = aftersight(
+        tmp.path(),
+        &[
+            "report",
+            "evil",
+            "--warehouse",
+            "wh",
+            "--out",
+            "out",
+            "--queries",
+            lib.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("read-only"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stolen.exists());
+    fs::write(
+        lib.join("reports/typo.toml"),
+        "title = \"t\"\ntitle_zh = \"t\"\nformats = [\"pdf\"]\nsections = []\n",
+    )
+    .unwrap();
+    let typo = aftersight(
+        tmp.path(),
+        &[
+            "report",
+            "typo",
+            "--warehouse",
+            "wh",
+            "--queries",
+            lib.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("unknown format `pdf`"));
+}
