@@ -157,6 +157,12 @@ Examples:
         /// Validate the spec and plan every query; run nothing, write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With `due`: the time to judge by (RFC 3339; default now).
+        #[arg(long)]
+        now: Option<String>,
+        /// With `due`: also write every missing period, oldest first.
+        #[arg(long = "run")]
+        run_due: bool,
         /// How to print the summary.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
@@ -324,6 +330,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             out,
             queries,
             dry_run,
+            now,
+            run_due,
             format,
         } => {
             let queries = queries.or_else(|| {
@@ -331,6 +339,63 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     .is_dir()
                     .then(|| PathBuf::from("queries"))
             });
+            if name == "due" {
+                let now = match now {
+                    Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                        .with_context(|| {
+                            format!(
+                                "--now `{t}`: expected RFC 3339, e.g. 2026-11-03T08:00:00+08:00"
+                            )
+                        })?
+                        .with_timezone(&chrono::Utc),
+                    None => chrono::Utc::now(),
+                };
+                let list = report::due(queries.as_deref(), &out, now)?;
+                match format {
+                    SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+                    SummaryFormat::Table => {
+                        for d in &list {
+                            let owed = if d.missing_periods.is_empty() {
+                                "up to date".to_owned()
+                            } else {
+                                format!("missing {}", d.missing_periods.join(", "))
+                            };
+                            println!(
+                                "{:<16} {:<28} {owed}; next run {}",
+                                d.report, d.schedule, d.next_run
+                            );
+                        }
+                    }
+                }
+                if run_due {
+                    for d in &list {
+                        for p in d.missing_periods.iter().rev() {
+                            let m = report::run(&ReportConfig {
+                                name: d.report.clone(),
+                                period: Some(p.clone()),
+                                warehouse: warehouse.clone(),
+                                queries: queries.clone(),
+                                out: out.clone(),
+                                dry_run: false,
+                            })
+                            .await;
+                            match m {
+                                Ok(m) => eprintln!(
+                                    "wrote {} for {} in {}",
+                                    m.report,
+                                    m.period,
+                                    m.directory.display()
+                                ),
+                                Err(ReportError::NoData { period, .. }) => {
+                                    eprintln!("skipped {} for {period}: no data", d.report)
+                                }
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                    }
+                }
+                return Ok(());
+            }
             let m = report::run(&ReportConfig {
                 name,
                 period,

@@ -48,6 +48,31 @@ pub struct ReportSpec {
     pub formats: Vec<String>,
     /// Sections in order.
     pub sections: Vec<SectionSpec>,
+    /// When the report should run, for `aftersight report due`.
+    pub schedule: Option<Schedule>,
+}
+
+/// When a report runs: a cron expression in a time zone. Each run covers the
+/// calendar month before the run's local date.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Five-field cron expression, e.g. `0 6 2 * *` (06:00 on the 2nd of each month).
+    pub cron: String,
+    /// IANA time zone of the cron expression.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// How many past runs to check for missed periods.
+    #[serde(default = "default_backfill")]
+    pub backfill_runs: u32,
+}
+
+fn default_timezone() -> String {
+    "Asia/Shanghai".into()
+}
+
+fn default_backfill() -> u32 {
+    3
 }
 
 /// One section of a report.
@@ -225,7 +250,115 @@ pub fn load_spec(name: &str, folder: Option<&Path>) -> Result<ReportSpec, Report
             )));
         }
     }
+    if let Some(schedule) = &spec.schedule {
+        parse_schedule(schedule).map_err(spec_err)?;
+    }
     Ok(spec)
+}
+
+fn parse_schedule(schedule: &Schedule) -> Result<(croner::Cron, chrono_tz::Tz), String> {
+    use std::str::FromStr as _;
+    let cron = croner::Cron::from_str(&schedule.cron)
+        .map_err(|e| format!("schedule cron `{}`: {e}", schedule.cron))?;
+    let tz = chrono_tz::Tz::from_str(&schedule.timezone).map_err(|_| {
+        format!(
+            "schedule timezone `{}` is not an IANA time zone",
+            schedule.timezone
+        )
+    })?;
+    Ok((cron, tz))
+}
+
+/// A scheduled report and the periods it still owes.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueReport {
+    /// Report name.
+    pub report: String,
+    /// Cron expression and zone.
+    pub schedule: String,
+    /// The latest scheduled run at or before now (RFC 3339, local).
+    pub last_run_due: String,
+    /// The next scheduled run (RFC 3339, local).
+    pub next_run: String,
+    /// Periods whose run time has passed but whose output is missing, newest first.
+    pub missing_periods: Vec<String>,
+}
+
+/// Lists scheduled reports with the periods they owe at `now`.
+pub fn due(
+    queries: Option<&Path>,
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<DueReport>, ReportError> {
+    let mut names: Vec<String> = match queries {
+        Some(dir) => {
+            let folder = dir.join("reports");
+            fs::read_dir(&folder)
+                .map_err(fsutil::io_error("list", &folder))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .collect()
+        }
+        None => EMBEDDED.iter().map(|(n, _)| (*n).to_owned()).collect(),
+    };
+    names.sort();
+    let mut out_list = Vec::new();
+    for name in names {
+        let spec = load_spec(&name, queries.map(|q| q.join("reports")).as_deref())?;
+        let Some(schedule) = &spec.schedule else {
+            continue;
+        };
+        let (cron, tz) = parse_schedule(schedule).map_err(|reason| ReportError::Spec {
+            path: PathBuf::from(&name),
+            reason,
+        })?;
+        let local_now = now.with_timezone(&tz);
+        let cron_err = |e: croner::errors::CronError| ReportError::Spec {
+            path: PathBuf::from(&name),
+            reason: format!("schedule: {e}"),
+        };
+        let next = cron
+            .find_next_occurrence(&local_now, false)
+            .map_err(cron_err)?;
+        let mut runs = Vec::new();
+        let mut at = local_now;
+        for i in 0..schedule.backfill_runs.max(1) {
+            match cron.find_previous_occurrence(&at, i == 0) {
+                Ok(t) => {
+                    runs.push(t);
+                    at = t;
+                }
+                Err(_) => break,
+            }
+        }
+        let mut missing = Vec::new();
+        for run in &runs {
+            let day = crate::dates::days_from_civil(
+                chrono::Datelike::year(run),
+                chrono::Datelike::month(run),
+                chrono::Datelike::day(run),
+            );
+            let period = format_date(add_months(day, -1))[..7].to_owned();
+            let done = out
+                .join("reports")
+                .join(&name)
+                .join(format!("period={period}"))
+                .join(fsutil::MANIFEST_FILE)
+                .exists();
+            if !done && !missing.contains(&period) {
+                missing.push(period);
+            }
+        }
+        out_list.push(DueReport {
+            report: name,
+            schedule: format!("{} ({})", schedule.cron, schedule.timezone),
+            last_run_due: runs.first().map(|t| t.to_rfc3339()).unwrap_or_default(),
+            next_run: next.to_rfc3339(),
+            missing_periods: missing,
+        });
+    }
+    Ok(out_list)
 }
 
 /// Report specs compiled into the binary.
@@ -606,6 +739,34 @@ mod tests {
         assert!(period_bounds("2026-13").is_err());
         assert!(period_bounds("2026-1").is_err());
         assert!(period_bounds("../../etc").is_err());
+    }
+
+    #[test]
+    fn due_lists_missing_periods_of_the_monthly_schedule() {
+        use chrono::TimeZone as _;
+        let out = tempfile::tempdir().unwrap();
+        // 2026-11-03 00:00 UTC is 08:00 in Shanghai: the run of 2026-11-02 06:00 (for October) has passed.
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 3, 0, 0, 0).unwrap();
+        let list = due(None, out.path(), now).unwrap();
+        assert_eq!(list[0].missing_periods, ["2026-10", "2026-09", "2026-08"]);
+        assert!(
+            list[0].next_run.starts_with("2026-12-02T06:00:00+08:00"),
+            "{}",
+            list[0].next_run
+        );
+        let done = out.path().join("reports/monthly/period=2026-10");
+        fs::create_dir_all(&done).unwrap();
+        fs::write(done.join(fsutil::MANIFEST_FILE), "{}").unwrap();
+        assert_eq!(
+            due(None, out.path(), now).unwrap()[0].missing_periods,
+            ["2026-09", "2026-08"]
+        );
+        // 2026-11-01 20:00 UTC is 04:00 on the 2nd in Shanghai: October is not due yet.
+        let early = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 20, 0, 0).unwrap();
+        assert_eq!(
+            due(None, out.path(), early).unwrap()[0].missing_periods,
+            ["2026-09", "2026-08", "2026-07"]
+        );
     }
 
     #[test]
