@@ -239,8 +239,11 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "csi_nps",
     "effective_labour_rate",
     "repair_volume_by_month",
+    "rfm_scores",
+    "station_scorecard",
     "top_failing_components",
     "turnaround",
+    "used_car_price_by_age_mileage",
     "used_car_sales_by_channel",
     "warranty_claim_rate",
 ];

@@ -100,8 +100,11 @@ fn every_library_query_parses_and_has_a_hand_checked_test() {
         "csi_nps",
         "effective_labour_rate",
         "repair_volume_by_month",
+        "rfm_scores",
+        "station_scorecard",
         "top_failing_components",
         "turnaround",
+        "used_car_price_by_age_mileage",
         "used_car_sales_by_channel",
         "warranty_claim_rate",
     ];
@@ -248,6 +251,34 @@ fn kpis_match_the_hand_worked_answers() {
             &["water_pump", "2", "1", "1750"],
             &["brake_pads", "2", "1", "1160"],
             &["battery_12v", "1", "1", "725"],
+        ],
+    );
+    // As of 2026-10-31 (the day after the last visit, RO6 on 10-30).
+    // C1: RO1 500, RO2 940, RO3 220, RO8 5100, RO9 725, RO10 570 -> 6 visits, 8055 CNY, last 10-28 (3 days).
+    // C2: RO4 475 -> 1 visit, last 09-05 (56 days). C3: RO5 1350, RO7 350, RO6 400 -> 3 visits, 2100, last 10-30 (1 day).
+    // Quintiles of three customers are 1, 2, 3: R by recency descending C2 C1 C3; F and M ascending C2 C3 C1.
+    cases.insert(
+        "rfm_scores",
+        vec![
+            &["C00000001", "3", "6", "8055", "2", "3", "3", "233"],
+            &["C00000002", "56", "1", "475", "1", "1", "1", "111"],
+            &["C00000003", "1", "3", "2100", "3", "2", "2", "322"],
+        ],
+    );
+    // T1: Lavida registered 2022-08-01, sold 2026-09-15 (1506 days = 4.1 years) at 40,000 km for 80,000.
+    // T2: Corolla registered 2021-06-01, sold 2026-10-10 (1957 days = 5.4 years) at 60,000 km for 60,000.
+    cases.insert(
+        "used_car_price_by_age_mileage",
+        vec![&["4", "40000", "1", "80000"], &["5", "60000", "1", "60000"]],
+    );
+    // ST1: comeback rate 0.5, CSI 7.0, on time 4 of 5 (RO8 insurance took 120 h > 72 h):
+    //      40 * 0.5 + 40 * 0.7 + 20 * 0.8 = 64 -> A.
+    // ST2: no comebacks, CSI 7.8, on time 4 of 5 (RO5 repair took 48 h > 24 h): 40 + 31.2 + 16 = 87.2 -> AAA.
+    cases.insert(
+        "station_scorecard",
+        vec![
+            &["ST000002", "A", "0", "7.8", "0.8", "87.2", "AAA"],
+            &["ST000001", "AAA", "0.5", "7", "0.8", "64", "A"],
         ],
     );
     for (name, expected) in cases {
