@@ -99,7 +99,9 @@ fn every_library_query_parses_and_has_a_hand_checked_test() {
         "comeback_rate",
         "csi_nps",
         "effective_labour_rate",
+        "iptv_by_mis",
         "repair_volume_by_month",
+        "retention_by_cohort",
         "rfm_scores",
         "station_scorecard",
         "top_failing_components",
@@ -281,9 +283,35 @@ fn kpis_match_the_hand_worked_answers() {
             &["ST000001", "AAA", "0.5", "7", "0.8", "64", "A"],
         ],
     );
+    // Data end 2026-10-30. Observed months: Qin 2023-09-01 -> 37, Lavida 2022-08-01 -> 50, Corolla 2021-06-01 -> 64.
+    // Repairs: RO2, RO3 (Qin, 2026-09-10/25) at MIS 36; RO5 (Lavida, 09-20) 49; RO6 (Lavida, 10-30) 50;
+    // RO9 (Corolla, 10-20) 64. Observed at 36: all 3; at 49 and 50: Lavida and Corolla; at 64: Corolla.
+    cases.insert(
+        "iptv_by_mis",
+        vec![
+            &["36", "2", "3", "666.67"],
+            &["49", "1", "2", "500"],
+            &["50", "1", "2", "500"],
+            &["64", "1", "1", "1000"],
+        ],
+    );
+    // As of 2026-10-31 every customer (all first seen in 2026) visited within 6 months.
+    cases.insert("retention_by_cohort", vec![&["2026", "3", "1", "0", "0"]]);
     for (name, expected) in cases {
         assert_rows(name, &run_query(&wh, name, &[]), &expected);
     }
+    // Up to MIS 40 only the Qin's two brake-pad repairs count.
+    assert_rows(
+        "iptv_by_mis 40",
+        &run_query(&wh, "iptv_by_mis", &[("max_mis", "40")]),
+        &[&["36", "2", "3", "666.67"]],
+    );
+    // As of 2026-09-06, C2's visit of 09-05 and C1's of 09-02 are in, C3's first visit (09-20) is not yet.
+    assert_rows(
+        "retention_by_cohort 09-06",
+        &run_query(&wh, "retention_by_cohort", &[("end", "2026-09-06")]),
+        &[&["2026", "2", "1", "0", "0"]],
+    );
     let top_one = run_query(&wh, "top_failing_components", &[("top", "1")]);
     assert_eq!(top_one.len(), 1);
     // Parameters narrow the window: October only.
