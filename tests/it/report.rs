@@ -5,9 +5,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aftersight::ingest::source::Encoding;
-use aftersight::ingest::{IngestConfig, ingest};
-
 /// A copy of the mini fixture with a hostile station name, ingested.
 fn warehouse(dir: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mini");
@@ -24,20 +21,7 @@ fn warehouse(dir: &Path) -> PathBuf {
             fs::write(input.join(path.file_name().unwrap()), text).unwrap();
         }
     }
-    let wh = dir.join("wh");
-    let config = IngestConfig {
-        inputs: vec![input],
-        warehouse: wh.clone(),
-        encoding: Encoding::Auto,
-        max_bad_fraction: 0.0,
-        progress: false,
-        split_bytes: 1,
-    };
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(ingest(&config))
-        .unwrap();
-    wh
+    crate::support::ingest_clean(&input, &dir.join("wh"))
 }
 
 fn aftersight(dir: &Path, args: &[&str]) -> Output {

@@ -85,3 +85,24 @@ pub fn truth(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json"))
         .expect("json")
 }
+
+/// Ingests a clean export directory into `warehouse` (split into two
+/// segments whatever its size) and checks that nothing was quarantined.
+pub fn ingest_clean(input: &Path, warehouse: &Path) -> PathBuf {
+    use aftersight::ingest::source::Encoding;
+    use aftersight::ingest::{IngestConfig, ingest};
+    let config = IngestConfig {
+        inputs: vec![input.to_path_buf()],
+        warehouse: warehouse.to_path_buf(),
+        encoding: Encoding::Auto,
+        max_bad_fraction: 0.0,
+        progress: false,
+        split_bytes: 1,
+    };
+    let report = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&config))
+        .unwrap();
+    assert_eq!(report.rows_quarantined, 0, "{} is clean", input.display());
+    warehouse.to_path_buf()
+}
