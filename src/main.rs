@@ -302,7 +302,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
                 _ => anyhow::bail!("give a statement, --file FILE or --query NAME"),
             };
-            let ctx = sqlmod::open(&warehouse, &SessionSettings::default_for(&warehouse)).await?;
+            let ctx = sqlmod::open(&warehouse, &SessionSettings::default()).await?;
             let df = sqlmod::plan(&ctx, &sql, bound).await?;
             if explain {
                 let plan = df.explain(false, false)?.collect().await?;

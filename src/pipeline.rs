@@ -394,11 +394,7 @@ async fn run_kpis(config: &RunConfig, warehouse: &Path) -> Result<KpiManifest, K
         None if Path::new("queries").is_dir() => crate::sql::library::load(Path::new("queries"))?,
         None => crate::sql::library::embedded()?,
     };
-    let ctx = crate::sql::open(
-        warehouse,
-        &crate::sql::SessionSettings::default_for(warehouse),
-    )
-    .await?;
+    let ctx = crate::sql::open(warehouse, &crate::sql::SessionSettings::default()).await?;
     let dest = config.out.join("kpis");
     let staging = crate::fsutil::Staging::new(&dest)?;
     let mut manifest = KpiManifest {

@@ -381,11 +381,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
         Some(dir) => library::load(dir)?,
         None => library::embedded()?,
     };
-    let ctx = sql::open(
-        &config.warehouse,
-        &sql::SessionSettings::default_for(&config.warehouse),
-    )
-    .await?;
+    let ctx = sql::open(&config.warehouse, &sql::SessionSettings::default()).await?;
     let valid_through = data_valid_through(&ctx).await?;
     let period = match &config.period {
         Some(p) => p.clone(),

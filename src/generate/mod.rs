@@ -30,14 +30,14 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use self::catalog::{CHAIN_BRANDS, CITIES, FAILURE_LAWS, FailureLaw, GIVEN, MAKES, SURNAMES};
-use self::export::{DirtKind, DirtyRow, ExportFormat, ExportWriter, FreshKeys, Value};
+use self::export::{DirtyRow, ExportFormat, ExportWriter, FreshKeys, Value};
 use self::population::{CHANNELS, Population, SEGMENTS, Segment, StationKind};
 use self::simulate::{EMERGING_ISSUE, EmergingIssue, History, RECALL, RecallCampaign, World};
 use crate::dates::{days_from_civil, format_date};
@@ -765,20 +765,4 @@ impl Writers {
         }
         Ok((files, dirt))
     }
-}
-
-/// Every planted dirt kind, for documentation and tests.
-pub fn dirt_kinds() -> Vec<DirtKind> {
-    let mut all: Vec<DirtKind> = Table::ALL
-        .iter()
-        .flat_map(|t| DirtKind::for_table(*t).iter().copied())
-        .collect();
-    all.sort_by_key(|k| format!("{k:?}"));
-    all.dedup();
-    all
-}
-
-/// How long a generation took, for summaries.
-pub fn elapsed(manifest: &ExportManifest) -> Duration {
-    Duration::from_secs_f64(manifest.elapsed_seconds)
 }

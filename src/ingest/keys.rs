@@ -47,11 +47,6 @@ impl KeyRegistry {
         self.keys.entry(table).or_default().insert(key_hash(key));
     }
 
-    /// Number of keys known for a table.
-    pub fn count(&self, table: Table) -> usize {
-        self.keys.get(&table).map_or(0, HashedKeys::len)
-    }
-
     /// Checks a validated row's references and primary key; on success records its key.
     pub fn check_and_insert(&mut self, table: Table, values: &[String]) -> Result<(), Rejection> {
         let key = RowKeys::of(table, values);
@@ -153,6 +148,5 @@ mod tests {
             .check_and_insert(Table::Surveys, &survey("S2", "RO9"))
             .unwrap_err();
         assert_eq!((e.column, e.rule), (Some("ro_id"), "unknown_reference"));
-        assert_eq!(k.count(Table::Surveys), 1);
     }
 }

@@ -70,9 +70,9 @@ pub struct SessionSettings {
     pub spill_dir: PathBuf,
 }
 
-impl SessionSettings {
-    /// Defaults: 4 GiB memory, spills in the system temporary directory.
-    pub fn default_for(_root: &Path) -> SessionSettings {
+impl Default for SessionSettings {
+    /// 4 GiB before spilling (of the machine's 24), spills in the system temporary directory.
+    fn default() -> SessionSettings {
         SessionSettings {
             memory_limit: 4 << 30,
             spill_dir: std::env::temp_dir(),

@@ -65,9 +65,7 @@ fn run_query(wh: &Path, name: &str, params: &[(&str, &str)]) -> Vec<Vec<String>>
     let bound = q.bind(&given).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let ctx = sql::open(wh, &SessionSettings::default_for(wh))
-            .await
-            .unwrap();
+        let ctx = sql::open(wh, &SessionSettings::default()).await.unwrap();
         rows(&sql::query(&ctx, &q.sql, bound).await.unwrap())
     })
 }
