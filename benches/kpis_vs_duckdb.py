@@ -70,16 +70,25 @@ def main():
                             "--query", name, "--format", "csv"], check=True, stdout=subprocess.DEVNULL)
             ours.append(time.perf_counter() - t0)
         theirs = []
-        for _ in range(args.runs):
-            t0 = time.perf_counter()
-            con.execute(duckdb_sql(sql).replace("$", "$"), {k: v for k, v in params.items()}).fetchall()
-            theirs.append(time.perf_counter() - t0)
-        rows.append((name, min(ours), min(theirs)))
-    print(f"{'query':<28} {'aftersight s':>12} {'duckdb s':>9} {'ratio':>6}")
+        try:
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                con.execute(duckdb_sql(sql), dict(params)).fetchall()
+                theirs.append(time.perf_counter() - t0)
+        except duckdb.Error as e:
+            # A dialect difference the substitutions above do not cover: reported, not hidden.
+            print(f"{name}: DuckDB cannot run this SQL unchanged ({type(e).__name__}); left out of the totals")
+            theirs = None
+        rows.append((name, min(ours), min(theirs) if theirs else None))
+    print(f"{'query':<30} {'aftersight s':>12} {'duckdb s':>9} {'ratio':>6}")
     for name, a, d in rows:
-        print(f"{name:<28} {a:>12.3f} {d:>9.3f} {a / d:>6.2f}")
-    ta, td = sum(r[1] for r in rows), sum(r[2] for r in rows)
-    print(f"{'total':<28} {ta:>12.3f} {td:>9.3f} {ta / td:>6.2f}")
+        if d is None:
+            print(f"{name:<30} {a:>12.3f} {'n/a':>9} {'':>6}")
+        else:
+            print(f"{name:<30} {a:>12.3f} {d:>9.3f} {a / d:>6.2f}")
+    both = [r for r in rows if r[2] is not None]
+    ta, td = sum(r[1] for r in both), sum(r[2] for r in both)
+    print(f"{'total (both engines)':<30} {ta:>12.3f} {td:>9.3f} {ta / td:>6.2f}")
 
 
 if __name__ == "__main__":

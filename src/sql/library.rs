@@ -245,6 +245,7 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "station_scorecard",
     "top_failing_components",
     "turnaround",
+    "turnaround_histogram",
     "used_car_price_by_age_mileage",
     "used_car_sales_by_channel",
     "warranty_claim_rate",

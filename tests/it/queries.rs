@@ -251,6 +251,22 @@ fn kpis_match_the_hand_worked_answers() {
     );
     // As of 2026-10-31 every customer (all first seen in 2026) visited within 6 months.
     cases.insert("retention_by_cohort", vec![&["2026", "3", "1", "0", "0"]]);
+    // Bands: maintenance 2, 2, 1.5 h -> two in 2-4 h, one under 2 h; repair 48 h (1-3 days), 4 h (4-8 h), 2 h (2-4 h);
+    // warranty 24 h (1-3 days), 6 h (4-8 h); insurance 120 h (over 3 days); recall 1 h (under 2 h).
+    cases.insert(
+        "turnaround_histogram",
+        vec![
+            &["insurance", "6", "over 3 days", "1", "1"],
+            &["maintenance", "1", "under 2 h", "1", "0.3333"],
+            &["maintenance", "2", "2-4 h", "2", "0.6667"],
+            &["recall", "1", "under 2 h", "1", "1"],
+            &["repair", "2", "2-4 h", "1", "0.3333"],
+            &["repair", "3", "4-8 h", "1", "0.3333"],
+            &["repair", "5", "1-3 days", "1", "0.3333"],
+            &["warranty", "3", "4-8 h", "1", "0.5"],
+            &["warranty", "5", "1-3 days", "1", "0.5"],
+        ],
+    );
     let mut covered: Vec<&str> = cases.keys().copied().collect();
     covered.sort_unstable();
     let library: Vec<String> = library::load(&root().join("queries"))
