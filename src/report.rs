@@ -585,17 +585,36 @@ fn cell(batch: &RecordBatch, col: usize, row: usize) -> String {
         .unwrap_or_default()
 }
 
-fn header(batches: &[RecordBatch]) -> Vec<String> {
-    batches
-        .first()
-        .map(|b| {
-            b.schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect()
-        })
-        .unwrap_or_default()
+/// A section's results as text: the header, and each row's cells (empty
+/// for null). `None` when there are no rows. Each column is cast once per batch.
+fn text_table(batches: &[RecordBatch]) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let first = batches.iter().find(|b| b.num_rows() > 0)?;
+    let header = first
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let mut rows = Vec::new();
+    for b in batches {
+        let columns: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| cast(c, &DataType::Utf8).ok())
+            .collect();
+        for r in 0..b.num_rows() {
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| match c {
+                        Some(a) if a.is_valid(r) => a.as_string::<i32>().value(r).to_owned(),
+                        _ => String::new(),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Some((header, rows))
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -639,27 +658,21 @@ fn render_markdown(
     );
     for (title, batches) in results {
         let _ = writeln!(out, "## {}\n", escape_md(title));
-        let cols = header(batches);
-        if cols.is_empty() || batches.iter().all(|b| b.num_rows() == 0) {
+        let Some((cols, rows)) = text_table(batches) else {
             out.push_str("_No rows for this period._\n\n");
             continue;
-        }
-        let _ = writeln!(
-            out,
-            "| {} |",
-            cols.iter()
+        };
+        let escaped = |cells: &[String]| {
+            cells
+                .iter()
                 .map(|c| escape_md(c))
                 .collect::<Vec<_>>()
                 .join(" | ")
-        );
+        };
+        let _ = writeln!(out, "| {} |", escaped(&cols));
         let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
-        for b in batches {
-            for r in 0..b.num_rows() {
-                let cells: Vec<String> = (0..b.num_columns())
-                    .map(|c| escape_md(&cell(b, c, r)))
-                    .collect();
-                let _ = writeln!(out, "| {} |", cells.join(" | "));
-            }
+        for row in &rows {
+            let _ = writeln!(out, "| {} |", escaped(row));
         }
         out.push('\n');
     }
@@ -692,24 +705,17 @@ th{{background:#f3f3f3}} td:first-child,th:first-child{{text-align:left}}\
     }
     for (title, batches) in results {
         let _ = writeln!(out, "<h2>{}</h2>", escape_html(title));
-        let cols = header(batches);
-        if cols.is_empty() || batches.iter().all(|b| b.num_rows() == 0) {
+        let Some((cols, rows)) = text_table(batches) else {
             out.push_str("<p><i>No rows for this period.</i></p>\n");
             continue;
-        }
-        out.push_str("<table>\n<tr>");
-        for c in &cols {
-            let _ = write!(out, "<th>{}</th>", escape_html(c));
-        }
-        out.push_str("</tr>\n");
-        for b in batches {
-            for r in 0..b.num_rows() {
-                out.push_str("<tr>");
-                for c in 0..b.num_columns() {
-                    let _ = write!(out, "<td>{}</td>", escape_html(&cell(b, c, r)));
-                }
-                out.push_str("</tr>\n");
+        };
+        out.push_str("<table>\n");
+        for (tag, cells) in std::iter::once(("th", &cols)).chain(rows.iter().map(|r| ("td", r))) {
+            out.push_str("<tr>");
+            for c in cells {
+                let _ = write!(out, "<{tag}>{}</{tag}>", escape_html(c));
             }
+            out.push_str("</tr>\n");
         }
         out.push_str("</table>\n");
     }
