@@ -19,6 +19,7 @@ pub mod dates;
 pub mod fsutil;
 pub mod generate;
 pub mod ingest;
+pub mod models;
 pub mod pipeline;
 pub mod report;
 pub mod schema;

@@ -2,6 +2,8 @@
 //! results and maps outcomes to exit codes (0 success, 1 failure, 2 usage,
 //! 3 rejected input: too many bad rows, nothing published).
 
+mod cli_models;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -197,11 +199,23 @@ Examples:
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         summary: SummaryFormat,
     },
+    /// Weibull fits with censoring, Kaplan-Meier and MCF: of the fleet, or of any table of lives.
+    Reliability(cli_models::ReliabilityCommand),
+    /// Train a failure or churn model, evaluate it on a later window and save it.
+    Train(cli_models::TrainCommand),
+    /// Grid search with stratified cross-validation.
+    Tune(cli_models::TuneCommand),
+    /// Segment customers with k-means and describe the segments.
+    Segment(cli_models::SegmentCommand),
+    /// List saved models or mark a champion.
+    Models(cli_models::ModelsCommand),
+    /// Score the fleet or customers with a saved model into a Parquet dataset.
+    Predict(cli_models::PredictCommand),
 }
 
 /// How a command prints its summary.
-#[derive(Clone, Copy, ValueEnum)]
-enum SummaryFormat {
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SummaryFormat {
     /// Aligned text for people.
     Table,
     /// JSON for schedulers and scripts.
@@ -248,6 +262,12 @@ async fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let progress = !cli.quiet;
     match cli.command {
+        Command::Reliability(cmd) => cli_models::reliability(cmd).await?,
+        Command::Train(cmd) => cli_models::train(cmd).await?,
+        Command::Tune(cmd) => cli_models::tune(cmd).await?,
+        Command::Segment(cmd) => cli_models::segment(cmd).await?,
+        Command::Models(cmd) => cli_models::models(cmd)?,
+        Command::Predict(cmd) => cli_models::predict(cmd).await?,
         Command::Ingest {
             from,
             warehouse,

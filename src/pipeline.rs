@@ -12,6 +12,13 @@
 //!    spreadsheet-safe CSV per query to `OUT/kpis/`.
 //! 4. **report**: write the monthly report (HTML, Markdown, CSV) for the
 //!    month the data is valid through, to `OUT/reports/monthly/period=…/`.
+//! 5. **reliability**: Weibull fits, Kaplan-Meier curves and the MCF of the
+//!    fleet, to `OUT/reliability/`.
+//! 6. **models**: train the failure, churn and segment models (saved under
+//!    `OUT/models/`) and score the current fleet and customers into
+//!    `OUT/predictions/NAME/`. When the export carries the generator's
+//!    `truth.json`, churn is compared with its oracle and the segments with
+//!    the planted ones.
 //!
 //! The run ends with a summary of what was produced, also written to
 //! `OUT/run.json`.
@@ -84,6 +91,15 @@ pub enum RunError {
     /// The KPI stage failed.
     #[error("stage `kpis` failed")]
     Kpis(#[from] KpiError),
+    /// The reliability or models stage failed.
+    #[error("stage `{stage}` failed")]
+    Models {
+        /// The stage.
+        stage: &'static str,
+        /// The cause.
+        #[source]
+        source: crate::models::ModelError,
+    },
     /// Writing the run manifest failed.
     #[error("cannot write the run manifest `{path}`")]
     Manifest {
@@ -229,6 +245,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
             .is_dir()
             .then(|| PathBuf::from("queries"))
     });
+    let queries_dir = queries.clone();
     let report = crate::report::run(&crate::report::ReportConfig {
         name: "monthly".into(),
         period: None,
@@ -249,7 +266,16 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         ),
         seconds: started.elapsed().as_secs_f64(),
     };
-    let stages = vec![raw_stage, ingest_stage, kpi_stage, report_stage];
+    let (reliability_stage, models_stage) =
+        run_models(config, &raw, &warehouse, queries_dir).await?;
+    let stages = vec![
+        raw_stage,
+        ingest_stage,
+        kpi_stage,
+        report_stage,
+        reliability_stage,
+        models_stage,
+    ];
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION"),
         raw_export: raw,
@@ -265,6 +291,101 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     )
     .map_err(|source| RunError::Manifest { path, source })?;
     Ok(report)
+}
+
+/// The reliability and models stages.
+async fn run_models(
+    config: &RunConfig,
+    raw: &Path,
+    warehouse: &Path,
+    queries: Option<PathBuf>,
+) -> Result<(StageReport, StageReport), RunError> {
+    use crate::models::classifier::Target;
+    use crate::models::jobs::{self, ModelName, ModelPaths};
+    let started = Instant::now();
+    let fail = |stage| move |source| RunError::Models { stage, source };
+    let ctx = crate::sql::open(warehouse, &crate::sql::SessionSettings::default())
+        .await
+        .map_err(|e| fail("reliability")(e.into()))?;
+    let paths = ModelPaths {
+        queries: crate::models::features::default_dir(queries.as_deref()),
+        models: config.out.join("models"),
+        predictions: config.out.join("predictions"),
+    };
+    let as_of = jobs::data_valid_through(&ctx)
+        .await
+        .map_err(fail("reliability"))?;
+    let fleet = crate::models::life::fleet(
+        &ctx,
+        paths.queries.as_deref(),
+        &crate::dates::format_date(as_of),
+        10,
+    )
+    .await
+    .map_err(fail("reliability"))?;
+    let reliability_dir = config.out.join("reliability");
+    crate::models::life::write_fleet(&reliability_dir, &fleet).map_err(fail("reliability"))?;
+    let reliability = StageReport {
+        stage: "reliability",
+        outcome: "ran",
+        detail: format!(
+            "{} Weibull fits, {} Kaplan-Meier curves, MCF over {} repair times, in {}",
+            fleet.fits.len(),
+            fleet.kaplan_meier.len(),
+            fleet.mcf.len(),
+            reliability_dir.display()
+        ),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+
+    let started = Instant::now();
+    let truth = raw.join("truth.json");
+    let truth = truth.is_file().then_some(truth.as_path());
+    const SEED: u64 = 42;
+    let mut notes = Vec::new();
+    for target in [Target::Failure, Target::Churn] {
+        let (version, report) = jobs::train_classifier(&ctx, &paths, target, None, SEED, truth)
+            .await
+            .map_err(fail("models"))?;
+        let oracle = report
+            .oracle
+            .as_ref()
+            .map(|o| format!(", oracle {:.3}", o.roc_auc))
+            .unwrap_or_default();
+        notes.push(format!(
+            "{} {version} ({}, CV ROC AUC {:.3}{oracle})",
+            target.name(),
+            report.algorithm.describe(),
+            report.cross_validation.roc_auc
+        ));
+    }
+    let (version, _, report) = jobs::train_segments(&ctx, &paths, None, None, SEED, truth)
+        .await
+        .map_err(fail("models"))?;
+    notes.push(format!(
+        "segments {version} (k = {}{})",
+        report.k,
+        report
+            .adjusted_rand_index
+            .map(|a| format!(", ARI {a:.3} vs planted"))
+            .unwrap_or_default()
+    ));
+    for name in [ModelName::Failure, ModelName::Churn, ModelName::Segments] {
+        jobs::predict(&ctx, &paths, name, None)
+            .await
+            .map_err(fail("models"))?;
+    }
+    let models = StageReport {
+        stage: "models",
+        outcome: "ran",
+        detail: format!(
+            "{}; predictions in {}",
+            notes.join("; "),
+            paths.predictions.display()
+        ),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((reliability, models))
 }
 
 fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {

@@ -300,7 +300,8 @@ impl<'a> World<'a> {
 }
 
 fn mileage(rng: &mut ChaCha8Rng, pop: &Population, plan: &VehiclePlan) -> Odometer {
-    let spread = LogNormal::new(0.0, 0.3).expect("valid sigma");
+    // Owners of a segment drive alike: the spread is narrow next to the gaps between segments.
+    let spread = LogNormal::new(0.0, 0.12).expect("valid sigma");
     let mut spans = Vec::with_capacity(plan.owners.len());
     let mut km = 5.0 + rng.random::<f64>() * 20.0;
     let mut prev: Option<(i32, f64)> = None;

@@ -421,6 +421,9 @@ impl RecordReader {
                             path: path.to_path_buf(),
                             source,
                         })?;
+                for v in &mut self.values {
+                    v.clear(); // a rejected record never shows the previous record's values
+                }
                 if record.len() != *width {
                     let found = record.len();
                     let decoded = Err(Rejection {
@@ -433,9 +436,6 @@ impl RecordReader {
                         start,
                         decoded,
                     }));
-                }
-                for v in &mut self.values {
-                    v.clear();
                 }
                 for (field, target) in record.iter().zip(mapping.iter()) {
                     let Some(i) = *target else { continue };
@@ -481,6 +481,9 @@ impl RecordReader {
                 let text = trim_line_end(buf);
                 if text.iter().all(u8::is_ascii_whitespace) {
                     continue; // blank lines are not records
+                }
+                for v in &mut self.values {
+                    v.clear(); // a rejected record never shows the previous record's values
                 }
                 let decoded = match decode(text, self.encoding) {
                     None => Err(Rejection {
@@ -681,9 +684,6 @@ fn fill_from_json(text: &str, columns: &[Column], values: &mut [String]) -> Resu
             rule: "malformed_json",
             message: format!("not a complete JSON object: {e}"),
         })?;
-    for v in values.iter_mut() {
-        v.clear();
-    }
     for (key, value) in &object {
         let name = normalise_name(key);
         let Some(i) = columns.iter().position(|c| c.name == name) else {

@@ -703,7 +703,20 @@ fn segments_read_the_same_records_as_the_whole_file() {
             for seg in &segs {
                 got.extend(read_all(&mut head.segment(&path, seg).unwrap()));
             }
-            assert_eq!(got, expected, "{} in {parts} parts", path.display());
+            if let Some(i) = (0..got.len().min(expected.len())).find(|&i| got[i] != expected[i]) {
+                panic!(
+                    "{} in {parts} parts: record {i} differs: segmented {:?}, whole {:?}",
+                    path.display(),
+                    got[i],
+                    expected[i]
+                );
+            }
+            assert_eq!(
+                got.len(),
+                expected.len(),
+                "{} in {parts} parts",
+                path.display()
+            );
         }
     }
 }

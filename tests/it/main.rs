@@ -4,6 +4,7 @@ mod cli;
 mod datasets;
 mod generate;
 mod ingest;
+mod models;
 mod queries;
 mod report;
 mod support;

@@ -1,0 +1,95 @@
+-- name: failure
+-- title: Failure-prediction features: one row per vehicle in service and component that can fail on its powertrain
+-- title_zh: 故障预测特征：每辆在役车辆与其动力类型可能发生故障的零部件，一行一组合
+-- description: Every feature uses only rows dated on or before `cutoff`; `label` is true when the component fails (a repair or warranty order) from the day after the cutoff through `horizon_end`. Clocks restart at the last repair of the component (renewal). The component's recent failure rate on the same make, model and model year lets the model see emerging issues. Text columns are identifiers, `label` is the target, every other column is a numeric feature.
+-- param: cutoff date 2026-07-31
+-- param: horizon_end date 2026-10-29
+-- unit: one row per vehicle and component
+WITH history AS (
+    SELECT vin, component, job_type, opened_at, odometer_km
+    FROM repair_orders
+    WHERE opened_at < CAST($cutoff AS TIMESTAMP) + INTERVAL '1 day'
+),
+fleet AS (
+    SELECT
+        v.vin, v.make, v.model, v.model_year, v.powertrain,
+        (CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT) - CAST(CAST(v.first_registration_date AS TIMESTAMP) AS BIGINT))
+            / 86400000000000.0 AS age_days
+    FROM vehicles v
+    WHERE v.first_registration_date <= $cutoff
+),
+readings AS (
+    SELECT vin, last_value(odometer_km ORDER BY opened_at) AS last_km,
+           max(opened_at) AS last_read
+    FROM history
+    GROUP BY vin
+),
+odometer AS (
+    SELECT
+        f.*,
+        coalesce(r.last_km, 0) / greatest(
+            (CAST(CAST(coalesce(r.last_read, CAST($cutoff AS TIMESTAMP)) AS TIMESTAMP) AS BIGINT)
+             - CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT)) / 86400000000000.0 + f.age_days, 30.0) AS km_per_day
+    FROM fleet f
+    LEFT JOIN readings r ON r.vin = f.vin
+),
+failures AS (
+    SELECT * FROM history WHERE job_type IN ('repair', 'warranty') AND component IS NOT NULL
+),
+applicable AS (
+    SELECT DISTINCT v.powertrain, f.component
+    FROM failures f
+    JOIN vehicles v ON v.vin = f.vin
+),
+last_repair AS (
+    SELECT vin, component, count(*) AS prior_failures, max(opened_at) AS last_at,
+           last_value(odometer_km ORDER BY opened_at) AS last_km
+    FROM failures
+    GROUP BY vin, component
+),
+recent_rates AS (
+    SELECT v.make, v.model, v.model_year, f.component, count(*) AS failures_12m
+    FROM failures f
+    JOIN vehicles v ON v.vin = f.vin
+    WHERE f.opened_at >= CAST($cutoff AS TIMESTAMP) - INTERVAL '365 days'
+    GROUP BY 1, 2, 3, 4
+),
+model_sizes AS (
+    SELECT make, model, model_year, count(*) AS vehicles FROM fleet GROUP BY 1, 2, 3
+),
+vehicle_repairs AS (
+    SELECT vin, count(*) AS repairs_12m
+    FROM failures
+    WHERE opened_at >= CAST($cutoff AS TIMESTAMP) - INTERVAL '365 days'
+    GROUP BY vin
+),
+outcome AS (
+    SELECT DISTINCT vin, component
+    FROM repair_orders
+    WHERE job_type IN ('repair', 'warranty')
+      AND opened_at >= CAST($cutoff AS TIMESTAMP) + INTERVAL '1 day'
+      AND opened_at < CAST($horizon_end AS TIMESTAMP) + INTERVAL '1 day'
+)
+SELECT
+    o.vin,
+    a.component,
+    y.vin IS NOT NULL AS label,
+    o.age_days / 30.4375 AS age_months,
+    o.km_per_day * o.age_days / 1000.0 AS thousand_km,
+    o.km_per_day,
+    CAST(coalesce(l.prior_failures, 0) AS DOUBLE) AS prior_failures,
+    CASE WHEN l.last_at IS NULL THEN o.age_days / 30.4375
+         ELSE (CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT) - CAST(CAST(l.last_at AS TIMESTAMP) AS BIGINT)) / (86400000000000.0 * 30.4375)
+    END AS months_since_renewal,
+    (o.km_per_day * o.age_days - coalesce(l.last_km, 0)) / 1000.0 AS thousand_km_since_renewal,
+    CAST(coalesce(vr.repairs_12m, 0) AS DOUBLE) AS vehicle_repairs_12m,
+    coalesce(CAST(rr.failures_12m AS DOUBLE) / ms.vehicles, 0.0) AS model_component_rate_12m,
+    CASE WHEN o.powertrain IN ('BEV', 'PHEV') THEN 1.0 ELSE 0.0 END AS plug_in
+FROM odometer o
+JOIN applicable a ON a.powertrain = o.powertrain
+JOIN model_sizes ms ON ms.make = o.make AND ms.model = o.model AND ms.model_year = o.model_year
+LEFT JOIN last_repair l ON l.vin = o.vin AND l.component = a.component
+LEFT JOIN recent_rates rr ON rr.make = o.make AND rr.model = o.model AND rr.model_year = o.model_year AND rr.component = a.component
+LEFT JOIN vehicle_repairs vr ON vr.vin = o.vin
+LEFT JOIN outcome y ON y.vin = o.vin AND y.component = a.component
+ORDER BY o.vin, a.component

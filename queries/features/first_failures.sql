@@ -1,0 +1,53 @@
+-- name: first_failures
+-- title: Life data: time to the first failure of each component, or the suspension time, per vehicle
+-- title_zh: 寿命数据：每辆车各零部件首次故障时间（或截尾时间）
+-- description: One row per vehicle registered by `as_of` and component that fails on its powertrain. `failed` is true when a repair or warranty order for the component was opened on or before `as_of`; the times are then months in service and odometer at that order. Otherwise the vehicle is a suspension at `as_of`, with its odometer extrapolated from its last reading.
+-- param: as_of date 2026-10-31
+-- unit: months in service; thousand km
+WITH failures AS (
+    SELECT vin, component, opened_at, odometer_km
+    FROM repair_orders
+    WHERE job_type IN ('repair', 'warranty') AND component IS NOT NULL
+      AND opened_at < CAST($as_of AS TIMESTAMP) + INTERVAL '1 day'
+),
+fleet AS (
+    SELECT
+        v.vin, v.make, v.model, v.model_year, v.powertrain, v.first_registration_date,
+        (CAST(CAST($as_of AS TIMESTAMP) AS BIGINT) - CAST(CAST(v.first_registration_date AS TIMESTAMP) AS BIGINT))
+            / 86400000000000.0 AS age_days
+    FROM vehicles v
+    WHERE v.first_registration_date < $as_of
+),
+readings AS (
+    SELECT vin, last_value(odometer_km ORDER BY opened_at) AS last_km, max(opened_at) AS last_read
+    FROM repair_orders
+    WHERE opened_at < CAST($as_of AS TIMESTAMP) + INTERVAL '1 day'
+    GROUP BY vin
+),
+applicable AS (
+    SELECT DISTINCT v.powertrain, f.component
+    FROM failures f
+    JOIN vehicles v ON v.vin = f.vin
+),
+first_failure AS (
+    SELECT vin, component, min(opened_at) AS failed_at, first_value(odometer_km ORDER BY opened_at) AS failed_km
+    FROM failures
+    GROUP BY vin, component
+)
+SELECT
+    f.vin, f.make, f.model, CAST(f.model_year AS VARCHAR) AS model_year, f.powertrain, a.component,
+    ff.vin IS NOT NULL AS failed,
+    CASE WHEN ff.vin IS NULL THEN f.age_days / 30.4375
+         ELSE (CAST(CAST(ff.failed_at AS TIMESTAMP) AS BIGINT) - CAST(CAST(f.first_registration_date AS TIMESTAMP) AS BIGINT))
+              / (86400000000000.0 * 30.4375)
+    END AS months,
+    CASE WHEN ff.vin IS NOT NULL THEN ff.failed_km / 1000.0
+         WHEN r.last_km IS NULL THEN NULL
+         ELSE r.last_km / 1000.0 * f.age_days / greatest(
+             (CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) - CAST(CAST(f.first_registration_date AS TIMESTAMP) AS BIGINT)) / 86400000000000.0, 1.0)
+    END AS thousand_km
+FROM fleet f
+JOIN applicable a ON a.powertrain = f.powertrain
+LEFT JOIN first_failure ff ON ff.vin = f.vin AND ff.component = a.component
+LEFT JOIN readings r ON r.vin = f.vin
+ORDER BY f.vin, a.component

@@ -1,0 +1,362 @@
+//! Reliability analysis of the fleet in the warehouse, and of any table of
+//! lives or repair events a reliability engineer brings (CSV or Parquet).
+
+use super::features::{self, flag_column, float_column, text_column};
+use super::reliability::{
+    KaplanMeierStep, Life, McfPoint, UnitHistory, WeibullFit, fit_weibull, group_lives,
+    kaplan_meier, mean_cumulative_function,
+};
+use super::{ModelError, ResultTable};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One day in months: the shortest life the fleet analysis records (a repair
+/// on the day of registration).
+const ONE_DAY_IN_MONTHS: f64 = 1.0 / 30.4375;
+
+/// A Weibull fit of one group of lives.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupFit {
+    /// `component` (every vehicle) or `model` (one make, model and model year).
+    pub level: String,
+    /// Component.
+    pub component: String,
+    /// Make, model and model year, for model-level fits.
+    pub model: String,
+    /// `months` in service or `thousand_km`.
+    pub basis: String,
+    /// The fit.
+    pub fit: WeibullFit,
+}
+
+/// Reliability of the fleet as of a date.
+#[derive(Debug, Clone)]
+pub struct FleetReliability {
+    /// Weibull fits per component, and per component and model where there are enough failures.
+    pub fits: Vec<GroupFit>,
+    /// Kaplan-Meier curves in months in service, per component.
+    pub kaplan_meier: Vec<(String, Vec<KaplanMeierStep>)>,
+    /// Mean cumulative repairs per vehicle by months in service.
+    pub mcf: Vec<McfPoint>,
+}
+
+/// Fits the fleet: time to first failure per component (months in service and
+/// thousand km), suspensions at `as_of`, and the MCF of all repairs.
+/// Model-level fits need `min_failures` failures.
+pub async fn fleet(
+    ctx: &SessionContext,
+    queries: Option<&Path>,
+    as_of: &str,
+    min_failures: usize,
+) -> Result<FleetReliability, ModelError> {
+    let params = [("as_of".to_string(), as_of.to_string())];
+    let query = features::load(queries, "first_failures")?;
+    let batches = features::run(ctx, &query, &params).await?;
+    let input = |e: String| ModelError::Input(format!("first_failures: {e}"));
+    let component = text_column(&batches, "component").map_err(input)?;
+    let make = text_column(&batches, "make").map_err(input)?;
+    let model = text_column(&batches, "model").map_err(input)?;
+    let year = text_column(&batches, "model_year").map_err(input)?;
+    let failed = flag_column(&batches, "failed").map_err(input)?;
+    let months = float_column(&batches, "months").map_err(input)?;
+    let km = float_column(&batches, "thousand_km").map_err(input)?;
+
+    let mut fits = Vec::new();
+    let mut curves = Vec::new();
+    for (basis, times) in [("months", &months), ("thousand_km", &km)] {
+        let lives = || {
+            (0..component.len()).filter_map(|i| {
+                let time = times[i]?;
+                let time = if basis == "months" {
+                    time.max(ONE_DAY_IN_MONTHS)
+                } else {
+                    time.max(0.001)
+                };
+                Some((
+                    i,
+                    Life {
+                        time,
+                        failed: failed[i].unwrap_or(false),
+                    },
+                ))
+            })
+        };
+        for (name, group) in group_lives(lives().map(|(i, l)| (component[i].clone(), l))) {
+            if basis == "months" {
+                curves.push((name.clone(), kaplan_meier(&group)));
+            }
+            if let Ok(fit) = fit_weibull(&group) {
+                fits.push(GroupFit {
+                    level: "component".into(),
+                    component: name,
+                    model: String::new(),
+                    basis: basis.into(),
+                    fit,
+                });
+            }
+        }
+        let by_model = group_lives(lives().map(|(i, l)| {
+            (
+                (
+                    component[i].clone(),
+                    format!("{} {} {}", make[i], model[i], year[i]),
+                ),
+                l,
+            )
+        }));
+        for ((name, model), group) in by_model {
+            if group.iter().filter(|l| l.failed).count() < min_failures {
+                continue;
+            }
+            if let Ok(fit) = fit_weibull(&group) {
+                fits.push(GroupFit {
+                    level: "model".into(),
+                    component: name,
+                    model,
+                    basis: basis.into(),
+                    fit,
+                });
+            }
+        }
+    }
+    fits.sort_by(|a, b| {
+        (
+            a.level.as_str(),
+            a.basis.as_str(),
+            a.component.as_str(),
+            a.model.as_str(),
+        )
+            .cmp(&(
+                b.level.as_str(),
+                b.basis.as_str(),
+                b.component.as_str(),
+                b.model.as_str(),
+            ))
+    });
+    curves.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let query = features::load(queries, "repair_events")?;
+    let batches = features::run(ctx, &query, &params).await?;
+    let units = units_from(&batches, "vin", "months", "event")?;
+    Ok(FleetReliability {
+        fits,
+        kaplan_meier: curves,
+        mcf: mean_cumulative_function(&units),
+    })
+}
+
+/// Reads a CSV or Parquet file (by extension) with DataFusion.
+pub async fn read_table(path: &Path) -> Result<Vec<RecordBatch>, ModelError> {
+    let ctx = SessionContext::new();
+    let name = path.to_string_lossy();
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if !path.is_file() {
+        return Err(ModelError::Input(format!("{name}: no such file")));
+    }
+    let df = if is_parquet {
+        ctx.read_parquet(name.as_ref(), ParquetReadOptions::default())
+            .await
+    } else {
+        ctx.read_csv(name.as_ref(), CsvReadOptions::new().file_extension(""))
+            .await
+    }
+    .map_err(|e| ModelError::Input(format!("{name}: {e}")))?;
+    df.collect()
+        .await
+        .map_err(|e| ModelError::Input(format!("{name}: {e}")))
+}
+
+/// Fits a Weibull law to each group of a table of lives. `event` is a flag
+/// column (true or 1 = failure, false or 0 = suspension). Rows with a
+/// missing time or flag are an error naming the row.
+pub fn fit_table(
+    batches: &[RecordBatch],
+    time: &str,
+    event: &str,
+    group: Option<&str>,
+) -> Result<Vec<(String, Result<WeibullFit, String>)>, ModelError> {
+    let times = float_column(batches, time).map_err(ModelError::Input)?;
+    let events = flag_column(batches, event).map_err(ModelError::Input)?;
+    let groups = match group {
+        Some(g) => text_column(batches, g).map_err(ModelError::Input)?,
+        None => vec!["all".to_string(); times.len()],
+    };
+    let mut rows = Vec::with_capacity(times.len());
+    for (i, (t, e)) in times.iter().zip(&events).enumerate() {
+        let (Some(t), Some(e)) = (t, e) else {
+            return Err(ModelError::Input(format!(
+                "data row {}: `{time}` and `{event}` must both be present",
+                i + 1
+            )));
+        };
+        rows.push((
+            groups[i].clone(),
+            Life {
+                time: *t,
+                failed: *e,
+            },
+        ));
+    }
+    Ok(group_lives(rows)
+        .into_iter()
+        .map(|(g, lives)| (g, fit_weibull(&lives).map_err(|e| e.to_string())))
+        .collect())
+}
+
+/// Builds unit histories from a table with one row per event plus one row
+/// per unit with its end of observation (`event` false). A unit's end is its
+/// latest row; a unit without an end row ends at its last event.
+pub fn units_from(
+    batches: &[RecordBatch],
+    unit: &str,
+    time: &str,
+    event: &str,
+) -> Result<Vec<UnitHistory>, ModelError> {
+    let units = text_column(batches, unit).map_err(ModelError::Input)?;
+    let times = float_column(batches, time).map_err(ModelError::Input)?;
+    let events = flag_column(batches, event).map_err(ModelError::Input)?;
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<UnitHistory> = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        let (Some(t), Some(e)) = (times[i], events[i]) else {
+            return Err(ModelError::Input(format!(
+                "data row {}: `{time}` and `{event}` must both be present",
+                i + 1
+            )));
+        };
+        if !t.is_finite() || t < 0.0 {
+            return Err(ModelError::Input(format!(
+                "data row {}: `{time}` is {t}; times must be ≥ 0",
+                i + 1
+            )));
+        }
+        let at = *index.entry(u.as_str()).or_insert_with(|| {
+            out.push(UnitHistory {
+                events: Vec::new(),
+                end: 0.0,
+            });
+            out.len() - 1
+        });
+        if e {
+            out[at].events.push(t);
+        }
+        out[at].end = out[at].end.max(t);
+    }
+    Ok(out)
+}
+
+/// Weibull fits as a result table.
+pub fn fits_table(fits: &[GroupFit]) -> ResultTable {
+    ResultTable::new()
+        .text("level", fits.iter().map(|f| f.level.clone()))
+        .text("component", fits.iter().map(|f| f.component.clone()))
+        .text("model", fits.iter().map(|f| f.model.clone()))
+        .text("basis", fits.iter().map(|f| f.basis.clone()))
+        .int("units", fits.iter().map(|f| f.fit.n as i64))
+        .int("failures", fits.iter().map(|f| f.fit.failures as i64))
+        .float("shape", fits.iter().map(|f| f.fit.shape))
+        .float("shape_lower", fits.iter().map(|f| f.fit.shape_lower))
+        .float("shape_upper", fits.iter().map(|f| f.fit.shape_upper))
+        .float("scale", fits.iter().map(|f| f.fit.scale))
+        .float("scale_lower", fits.iter().map(|f| f.fit.scale_lower))
+        .float("scale_upper", fits.iter().map(|f| f.fit.scale_upper))
+        .float("b10", fits.iter().map(|f| f.fit.b10))
+}
+
+/// Fits of a user table as a result table (a group without a fit says why).
+pub fn group_fits_table(fits: &[(String, Result<WeibullFit, String>)]) -> ResultTable {
+    let get = |f: &Result<WeibullFit, String>, pick: fn(&WeibullFit) -> f64| {
+        f.as_ref().map_or(f64::NAN, pick)
+    };
+    ResultTable::new()
+        .text("group", fits.iter().map(|(g, _)| g.clone()))
+        .int(
+            "units",
+            fits.iter()
+                .map(|(_, f)| f.as_ref().map_or(0, |f| f.n as i64)),
+        )
+        .int(
+            "failures",
+            fits.iter()
+                .map(|(_, f)| f.as_ref().map_or(0, |f| f.failures as i64)),
+        )
+        .float("shape", fits.iter().map(|(_, f)| get(f, |w| w.shape)))
+        .float("shape_se", fits.iter().map(|(_, f)| get(f, |w| w.shape_se)))
+        .float(
+            "shape_lower",
+            fits.iter().map(|(_, f)| get(f, |w| w.shape_lower)),
+        )
+        .float(
+            "shape_upper",
+            fits.iter().map(|(_, f)| get(f, |w| w.shape_upper)),
+        )
+        .float("scale", fits.iter().map(|(_, f)| get(f, |w| w.scale)))
+        .float("scale_se", fits.iter().map(|(_, f)| get(f, |w| w.scale_se)))
+        .float(
+            "scale_lower",
+            fits.iter().map(|(_, f)| get(f, |w| w.scale_lower)),
+        )
+        .float(
+            "scale_upper",
+            fits.iter().map(|(_, f)| get(f, |w| w.scale_upper)),
+        )
+        .float("b10", fits.iter().map(|(_, f)| get(f, |w| w.b10)))
+        .float(
+            "log_likelihood",
+            fits.iter().map(|(_, f)| get(f, |w| w.log_likelihood)),
+        )
+        .text(
+            "note",
+            fits.iter()
+                .map(|(_, f)| f.as_ref().err().cloned().unwrap_or_default()),
+        )
+}
+
+/// Kaplan-Meier curves as a result table.
+pub fn kaplan_meier_table(curves: &[(String, Vec<KaplanMeierStep>)]) -> ResultTable {
+    let rows: Vec<(&String, &KaplanMeierStep)> = curves
+        .iter()
+        .flat_map(|(c, steps)| steps.iter().map(move |s| (c, s)))
+        .collect();
+    ResultTable::new()
+        .text("component", rows.iter().map(|(c, _)| (*c).clone()))
+        .float("months", rows.iter().map(|(_, s)| s.time))
+        .int("at_risk", rows.iter().map(|(_, s)| s.at_risk as i64))
+        .int("failures", rows.iter().map(|(_, s)| s.failures as i64))
+        .float("survival", rows.iter().map(|(_, s)| s.survival))
+        .float("lower", rows.iter().map(|(_, s)| s.lower))
+        .float("upper", rows.iter().map(|(_, s)| s.upper))
+}
+
+/// An MCF as a result table.
+pub fn mcf_table(points: &[McfPoint]) -> ResultTable {
+    ResultTable::new()
+        .float("time", points.iter().map(|p| p.time))
+        .int("at_risk", points.iter().map(|p| p.at_risk as i64))
+        .int("events", points.iter().map(|p| p.events as i64))
+        .float("mcf", points.iter().map(|p| p.mcf))
+        .float("se", points.iter().map(|p| p.se))
+        .float("lower", points.iter().map(|p| p.lower))
+        .float("upper", points.iter().map(|p| p.upper))
+}
+
+/// Writes `weibull.parquet`, `kaplan_meier.parquet` and `mcf.parquet` into
+/// `out`, each staged under a temporary name and renamed into place.
+pub fn write_fleet(out: &Path, fleet: &FleetReliability) -> Result<(), ModelError> {
+    std::fs::create_dir_all(out).map_err(ModelError::io(out))?;
+    for (name, table) in [
+        ("weibull", fits_table(&fleet.fits)),
+        ("kaplan_meier", kaplan_meier_table(&fleet.kaplan_meier)),
+        ("mcf", mcf_table(&fleet.mcf)),
+    ] {
+        let path = out.join(format!("{name}.parquet"));
+        let tmp = out.join(format!(".{name}.parquet.tmp-{}", std::process::id()));
+        crate::sql::output::write_parquet(&tmp, &[table.batch()])?;
+        std::fs::rename(&tmp, &path).map_err(ModelError::io(&path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,461 @@
+//! Models: reliability against lifelines and the planted laws, churn against
+//! the oracle, segments against the planted segments, no leakage across the
+//! cutoff, and identical results on re-runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use aftersight::dates::parse_date;
+use aftersight::generate::export::ExportFormat;
+use aftersight::models::classifier::{self, Target};
+use aftersight::models::features::{self, FeatureTable};
+use aftersight::models::jobs::{self, ModelName, ModelPaths};
+use aftersight::models::life;
+use aftersight::models::reliability::{Life, fit_weibull, kaplan_meier};
+use aftersight::schema::Table;
+use aftersight::sql::{self, SessionSettings};
+use datafusion::prelude::SessionContext;
+
+use crate::support::{gen_into, ingest_clean, truth};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reliability")
+}
+
+fn read_lives(path: &Path) -> Vec<Life> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (t, f) = l.split_once(',').unwrap();
+            Life {
+                time: t.parse().unwrap(),
+                failed: f == "true",
+            }
+        })
+        .collect()
+}
+
+fn close(got: f64, want: f64, rel: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= rel * want.abs(),
+        "{what}: got {got}, lifelines {want}"
+    );
+}
+
+#[test]
+fn weibull_and_kaplan_meier_agree_with_lifelines() {
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("lifelines.json")).unwrap()).unwrap();
+    for (name, want) in reference["cases"].as_object().unwrap() {
+        let lives = read_lives(&fixtures().join(format!("{name}.csv")));
+        let fit = fit_weibull(&lives).unwrap();
+        let f = |k: &str| want[k].as_f64().unwrap();
+        close(fit.shape, f("shape"), 1e-3, &format!("{name} shape"));
+        close(fit.scale, f("scale"), 1e-3, &format!("{name} scale"));
+        close(
+            fit.shape_se,
+            f("shape_se"),
+            1e-3,
+            &format!("{name} shape se"),
+        );
+        close(
+            fit.scale_se,
+            f("scale_se"),
+            1e-3,
+            &format!("{name} scale se"),
+        );
+        close(
+            fit.log_likelihood,
+            f("log_likelihood"),
+            1e-6,
+            &format!("{name} log-likelihood"),
+        );
+        let km = kaplan_meier(&lives);
+        let steps = want["km"].as_array().unwrap();
+        assert_eq!(km.len(), steps.len(), "{name}: KM steps");
+        for (got, want) in km.iter().zip(steps) {
+            let f = |k: &str| want[k].as_f64().unwrap();
+            assert!((got.time - f("time")).abs() < 1e-9);
+            close(
+                got.survival,
+                f("survival"),
+                1e-9,
+                &format!("{name} KM at {}", got.time),
+            );
+            close(
+                got.lower,
+                f("lower"),
+                1e-6,
+                &format!("{name} KM lower at {}", got.time),
+            );
+            close(
+                got.upper,
+                f("upper"),
+                1e-6,
+                &format!("{name} KM upper at {}", got.time),
+            );
+        }
+    }
+}
+
+fn aftersight(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_aftersight"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn reliability_fit_and_mcf_read_any_table() {
+    let input = fixtures().join("wear_out.csv");
+    let out = aftersight(&[
+        "reliability",
+        "fit",
+        "--input",
+        input.to_str().unwrap(),
+        "--time",
+        "time",
+        "--event",
+        "failed",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let direct = fit_weibull(&read_lives(&input)).unwrap();
+    assert!((rows[0]["shape"].as_f64().unwrap() - direct.shape).abs() < 1e-12);
+    assert_eq!(rows[0]["group"], "all");
+
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.csv");
+    std::fs::write(
+        &events,
+        "unit,t,repair\na,2,1\na,5,1\na,10,0\nb,4,0\nc,3,1\nc,3,0\n",
+    )
+    .unwrap();
+    let out = aftersight(&[
+        "reliability",
+        "mcf",
+        "--input",
+        events.to_str().unwrap(),
+        "--unit",
+        "unit",
+        "--time",
+        "t",
+        "--event",
+        "repair",
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Events at 2 (3 at risk), 3 (3 at risk), 5 (1 at risk: b ends at 4, c at 3).
+    assert_eq!(lines[0], "time,at_risk,events,mcf,se,lower,upper");
+    assert!(lines[1].starts_with("2.0,3,1,0.333"), "{text}");
+    assert!(lines[2].starts_with("3.0,3,1,0.666"), "{text}");
+    assert!(lines[3].starts_with("5.0,1,1,1.666"), "{text}");
+
+    let missing = aftersight(&[
+        "reliability",
+        "fit",
+        "--input",
+        input.to_str().unwrap(),
+        "--time",
+        "nope",
+        "--event",
+        "failed",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no column `nope`"));
+}
+
+/// One generated, ingested warehouse shared by the model tests.
+struct World {
+    _dir: tempfile::TempDir,
+    raw: PathBuf,
+    warehouse: PathBuf,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = gen_into(dir.path(), "raw", 0.1, 11, 0.0, ExportFormat::Csv);
+        let warehouse = ingest_clean(&raw, &dir.path().join("warehouse"));
+        World {
+            _dir: dir,
+            raw,
+            warehouse,
+        }
+    })
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(f)
+}
+
+async fn session() -> SessionContext {
+    sql::open(&world().warehouse, &SessionSettings::default())
+        .await
+        .unwrap()
+}
+
+#[test]
+fn fleet_fits_recover_the_planted_laws() {
+    let fleet = block_on(async {
+        life::fleet(&session().await, None, "2025-10-31", 10)
+            .await
+            .unwrap()
+    });
+    let laws = truth(&world().raw)["failure_laws"].clone();
+    let mut checked = 0;
+    for law in laws.as_array().unwrap() {
+        // Laws on months in service that hold for every vehicle.
+        if law["basis"] != "months" || !law["make"].is_null() || !law["powertrain"].is_null() {
+            continue;
+        }
+        let component = law["component"].as_str().unwrap();
+        let Some(fit) = fleet
+            .fits
+            .iter()
+            .find(|f| f.level == "component" && f.basis == "months" && f.component == component)
+        else {
+            continue; // too few failures (plug-in only components at this scale)
+        };
+        if fit.fit.failures < 100 {
+            continue;
+        }
+        let (shape, scale) = (
+            law["shape"].as_f64().unwrap(),
+            law["scale"].as_f64().unwrap(),
+        );
+        let f = &fit.fit;
+        assert!(
+            f.shape_lower <= shape && shape <= f.shape_upper,
+            "{component}: planted shape {shape} outside [{}, {}]",
+            f.shape_lower,
+            f.shape_upper
+        );
+        assert!(
+            f.scale_lower <= scale && scale <= f.scale_upper,
+            "{component}: planted scale {scale} outside [{}, {}]",
+            f.scale_lower,
+            f.scale_upper
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "checked {checked} laws");
+    assert!(!fleet.kaplan_meier.is_empty());
+    let last = fleet.mcf.last().unwrap();
+    assert!(last.mcf > 0.5 && last.lower < last.mcf && last.mcf < last.upper);
+}
+
+fn paths(root: &Path) -> ModelPaths {
+    ModelPaths {
+        queries: None,
+        models: root.join("models"),
+        predictions: root.join("predictions"),
+    }
+}
+
+#[test]
+fn churn_tracks_the_oracle_and_reruns_are_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = world().raw.join("truth.json");
+    let (first, second) = block_on(async {
+        let ctx = session().await;
+        let p = paths(dir.path());
+        let first = jobs::train_classifier(&ctx, &p, Target::Churn, None, 3, Some(&truth))
+            .await
+            .unwrap();
+        let second = jobs::train_classifier(&ctx, &p, Target::Churn, None, 3, Some(&truth))
+            .await
+            .unwrap();
+        (first, second)
+    });
+    assert_eq!((first.0.as_str(), second.0.as_str()), ("v1", "v2"));
+    assert_eq!(
+        serde_json::to_value(&first.1).unwrap(),
+        serde_json::to_value(&second.1).unwrap(),
+        "same seed, same numbers"
+    );
+    let report = first.1;
+    let oracle = report.oracle.as_ref().expect("oracle");
+    assert_eq!(report.train_cutoff, "2025-10-31");
+    assert!(
+        oracle.gap > -0.03,
+        "model ROC AUC {} vs oracle {}",
+        report.cross_validation.roc_auc,
+        oracle.roc_auc
+    );
+    assert!(oracle.roc_auc > oracle.defection_only_auc);
+    let importance: std::collections::HashMap<_, _> = report.importance.iter().cloned().collect();
+    assert!(importance["recency_days"] > 0.0);
+}
+
+#[test]
+fn segments_recover_the_planted_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = world().raw.join("truth.json");
+    let (_, model, report) = block_on(async {
+        jobs::train_segments(
+            &session().await,
+            &paths(dir.path()),
+            None,
+            Some(5),
+            8,
+            Some(&truth),
+        )
+        .await
+        .unwrap()
+    });
+    let ari = report.adjusted_rand_index.unwrap();
+    assert!(ari >= 0.8, "adjusted Rand index {ari}");
+    assert_eq!(model.segments.len(), 5);
+    assert!(model.segments.iter().all(|s| !s.description.is_empty()));
+}
+
+#[test]
+fn failure_model_ranks_the_later_window_and_scores_the_fleet() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let (version, report, predictions) = block_on(async {
+        let ctx = session().await;
+        let (version, report) = jobs::train_classifier(&ctx, &p, Target::Failure, None, 1, None)
+            .await
+            .unwrap();
+        let predictions = jobs::predict(&ctx, &p, ModelName::Failure, None)
+            .await
+            .unwrap();
+        (version, report, predictions)
+    });
+    assert_eq!(version, "v1");
+    for c in &report.time_split {
+        assert!(c.evaluation.roc_auc > 0.6, "{:?}", c);
+    }
+    assert_eq!(predictions.cutoff, "2026-10-31");
+    let file = p.predictions.join("failure").join(&predictions.file);
+    let reader = datafusion::parquet::file::reader::SerializedFileReader::new(
+        std::fs::File::open(&file).unwrap(),
+    )
+    .unwrap();
+    use datafusion::parquet::file::reader::FileReader;
+    assert_eq!(
+        reader.metadata().file_metadata().num_rows() as usize,
+        predictions.rows
+    );
+    let listed = aftersight::models::store::list(&p.models).unwrap().batch();
+    assert_eq!(listed.num_rows(), 1);
+}
+
+/// A session over the same warehouse where every table is cut at `cutoff`:
+/// what a run on that day would have seen.
+async fn session_as_of(cutoff: &str) -> SessionContext {
+    let ctx = session().await;
+    for table in Table::ALL {
+        let column = match table {
+            Table::Vehicles => "first_registration_date",
+            Table::Customers => "first_seen_date",
+            Table::Stations => "opened_date",
+            other => other.event_column().unwrap(),
+        };
+        let df = ctx
+            .sql(&format!(
+                "SELECT * FROM {name} WHERE CAST({column} AS DATE) <= DATE '{cutoff}'",
+                name = table.name()
+            ))
+            .await
+            .unwrap();
+        let view = df.into_view();
+        ctx.deregister_table(table.name()).unwrap();
+        ctx.register_table(table.name(), view).unwrap();
+    }
+    ctx
+}
+
+#[test]
+fn features_do_not_leak_across_the_cutoff() {
+    let cutoff = "2025-10-31";
+    let day = parse_date(cutoff).unwrap();
+    block_on(async {
+        let full = session().await;
+        let past = session_as_of(cutoff).await;
+        for target in [Target::Churn, Target::Failure] {
+            let a = classifier::snapshot(&full, None, target, day)
+                .await
+                .unwrap();
+            let b = classifier::snapshot(&past, None, target, day)
+                .await
+                .unwrap();
+            assert_eq!(a.ids, b.ids, "{target:?}: same rows");
+            for (c, name) in a.names.iter().enumerate() {
+                // Equal up to the order of floating-point sums, which varies with the plan.
+                let differs = (0..a.len())
+                    .filter(|&r| {
+                        (a.x[[r, c]] - b.x[[r, c]]).abs() > 1e-9 * a.x[[r, c]].abs().max(1.0)
+                    })
+                    .count();
+                assert_eq!(
+                    differs, 0,
+                    "{target:?}: feature `{name}` differs in {differs} rows"
+                );
+            }
+            assert!(
+                a.labels.unwrap().iter().any(|&l| l),
+                "the full data has outcomes"
+            );
+        }
+        let query = features::load(None, "segments").unwrap();
+        let params = aftersight::models::segment::params(day);
+        let a = FeatureTable::from_batches(
+            "segments",
+            &features::run(&full, &query, &params).await.unwrap(),
+        )
+        .unwrap();
+        let b = FeatureTable::from_batches(
+            "segments",
+            &features::run(&past, &query, &params).await.unwrap(),
+        )
+        .unwrap();
+        assert_eq!(a.ids, b.ids);
+        assert!(
+            a.x.iter()
+                .zip(&b.x)
+                .all(|(p, q)| (p - q).abs() <= 1e-9 * p.abs().max(1.0))
+        );
+    });
+}
+
+#[test]
+fn the_embedded_feature_queries_are_the_folder() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/features");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    on_disk.sort();
+    let embedded: Vec<String> = features::EMBEDDED
+        .iter()
+        .map(|(n, _)| format!("{n}.sql"))
+        .collect();
+    assert_eq!(on_disk, embedded);
+    for (name, text) in features::EMBEDDED {
+        assert_eq!(
+            &std::fs::read_to_string(dir.join(format!("{name}.sql"))).unwrap(),
+            text
+        );
+    }
+}
