@@ -1,0 +1,124 @@
+"""Logistic regression and k-means: aftersight vs scikit-learn on the same data.
+
+    python benches/models_vs_sklearn.py synthetic            # 200,000 x 10
+    python benches/models_vs_sklearn.py churn WAREHOUSE      # churn features of a warehouse
+    python benches/models_vs_sklearn.py segments WAREHOUSE   # segment features (k-means only)
+
+Both sides get the same CSV: the first 80 % of rows train the logistic regression
+(L2, C = 1, on standardised features; scikit-learn lbfgs in a StandardScaler
+pipeline), the rest give the held-out ROC AUC. k-means (k = 8, or 5 for segments,
+one k-means++ start: scikit-learn's default n_init) runs on standardised features.
+Times cover fitting only, not reading the file. Prints both sides and the ratios.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+
+
+def best_of(n, fn):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def synthetic(path):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(200_000, 10)) * rng.uniform(0.5, 20, 10) + rng.uniform(-50, 50, 10)
+    w = rng.normal(size=10) / x.std(0)
+    z = (x - x.mean(0)) @ w - 1.0
+    y = rng.random(200_000) < 1 / (1 + np.exp(-z))
+    df = pd.DataFrame(x, columns=[f"x{i}" for i in range(10)])
+    df["label"] = y.astype(int)
+    df.to_csv(path, index=False)
+
+
+def export(warehouse, query, params, path, label=True):
+    args = [str(TARGET / "release/aftersight"), "sql", "-f", str(ROOT / f"queries/features/{query}.sql"),
+            "--warehouse", warehouse, "--format", "csv"]
+    for p in params:
+        args += ["--param", p]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    df = pd.read_csv(pd.io.common.StringIO(out))
+    ids = [c for c in df.columns if df[c].dtype == object]
+    df = df.drop(columns=ids)
+    if "label" in df:
+        df["label"] = df.pop("label").map({True: 1, False: 0, "true": 1, "false": 0}).astype(int)
+    else:
+        df["label"] = 0
+    df.to_csv(path, index=False)
+
+
+def sklearn_side(path, k, logistic=True):
+    df = pd.read_csv(path)
+    x = df.drop(columns=["label"]).to_numpy(float)
+    y = df["label"].to_numpy()
+    split = len(y) * 4 // 5
+    out = {"rows": len(y), "features": x.shape[1]}
+    if logistic:
+        t, model = best_of(3, lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(x[:split], y[:split]))
+        out["logistic_seconds"] = t
+        out["held_out_auc"] = roc_auc_score(y[split:], model.predict_proba(x[split:])[:, 1])
+    z = StandardScaler().fit_transform(x)
+    t, km = best_of(3, lambda: KMeans(k, n_init=1, random_state=0).fit(z))
+    out["kmeans_seconds"] = t
+    out["kmeans_inertia"] = km.inertia_
+    out["kmeans_iterations"] = int(km.n_iter_)
+    return out
+
+
+def aftersight_side(path, k):
+    runs = []
+    for _ in range(3):
+        r = subprocess.run(["cargo", "bench", "-q", "--bench", "models", "--", str(path), str(k)],
+                           cwd=ROOT, check=True, capture_output=True, text=True)
+        runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["logistic_seconds"])
+    best["kmeans_seconds"] = min(r["kmeans_seconds"] for r in runs)
+    return best
+
+
+def main():
+    mode = sys.argv[1]
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / f"{mode}.csv"
+    k = 8
+    if mode == "synthetic":
+        synthetic(path)
+    elif mode == "churn":
+        export(sys.argv[2], "churn", ["cutoff=2025-10-31", "window_start=2023-11-02", "horizon_end=2026-10-31"], path)
+    elif mode == "segments":
+        export(sys.argv[2], "segments", ["cutoff=2026-10-31", "window_start=2024-11-01"], path)
+        k = 5
+    logistic = mode != "segments"
+    sk = sklearn_side(path, k, logistic)
+    ours = aftersight_side(path, k)
+    print(f"{mode}: {sk['rows']} rows x {sk['features']} features")
+    if logistic:
+        print(f"  logistic  aftersight {ours['logistic_seconds']:.3f} s (AUC {ours['held_out_auc']:.4f}, {ours['logistic_iterations']} Newton steps)"
+              f"  scikit-learn {sk['logistic_seconds']:.3f} s (AUC {sk['held_out_auc']:.4f})"
+              f"  time ratio {ours['logistic_seconds'] / sk['logistic_seconds']:.2f}")
+    print(f"  k-means   aftersight {ours['kmeans_seconds']:.3f} s (inertia {ours['kmeans_inertia']:.0f}, {ours['kmeans_iterations']} iterations)"
+          f"  scikit-learn {sk['kmeans_seconds']:.3f} s (inertia {sk['kmeans_inertia']:.0f}, {sk['kmeans_iterations']} iterations)"
+          f"  time ratio {ours['kmeans_seconds'] / sk['kmeans_seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
