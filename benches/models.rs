@@ -16,7 +16,10 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2, s};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let path = args.first().expect("usage: models FILE.csv [K]");
     let k: usize = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(8);
     let mut reader = csv::Reader::from_path(path).expect("readable CSV");

@@ -88,7 +88,8 @@ Examples:
     /// Run SQL over the warehouse: ad hoc, from a file, or a named query of the KPI library.
     #[command(
         after_long_help = "Tables: stations, customers, vehicles, transactions, repair_orders, warranty_claims,
-surveys (only the files the warehouse manifest lists). Statements are read-only: CREATE,
+surveys (only the files the warehouse manifest lists), and the predictions of `aftersight predict`
+when present (failure_predictions, churn_predictions, segments_predictions). Statements are read-only: CREATE,
 COPY, INSERT and SET are refused. Parameters are bound as typed values ($name in the SQL),
 never spliced into the text; library queries declare their types, ad-hoc values are typed
 by their form (whole number, number, YYYY-MM-DD date, else text).
@@ -111,6 +112,9 @@ Examples:
         /// Warehouse directory.
         #[arg(long, default_value = "aftersight-out/warehouse")]
         warehouse: PathBuf,
+        /// Predictions of `aftersight predict`, queryable as failure_predictions, churn_predictions, segments_predictions.
+        #[arg(long, default_value = "aftersight-out/predictions")]
+        predictions: PathBuf,
         /// The query library.
         #[arg(long, default_value = "queries")]
         queries: PathBuf,
@@ -302,6 +306,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             file,
             query,
             warehouse,
+            predictions,
             queries,
             params,
             format,
@@ -323,6 +328,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 _ => anyhow::bail!("give a statement, --file FILE or --query NAME"),
             };
             let ctx = sqlmod::open(&warehouse, &SessionSettings::default()).await?;
+            sqlmod::register_predictions(&ctx, &predictions).await?;
             let df = sqlmod::plan(&ctx, &sql, bound).await?;
             if explain {
                 let plan = df.explain(false, false)?.collect().await?;
@@ -460,7 +466,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 SummaryFormat::Table => {
                     for s in &report.stages {
                         println!(
-                            "[{:<7}] {:<8} {} ({:.1} s)",
+                            "[{:<7}] {:<11} {} ({:.1} s)",
                             s.outcome, s.stage, s.detail, s.seconds
                         );
                     }

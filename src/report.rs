@@ -382,6 +382,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
         None => library::embedded()?,
     };
     let ctx = sql::open(&config.warehouse, &sql::SessionSettings::default()).await?;
+    sql::register_predictions(&ctx, &config.out.join("predictions")).await?;
     let valid_through = data_valid_through(&ctx).await?;
     let period = match &config.period {
         Some(p) => p.clone(),

@@ -129,6 +129,36 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
     Ok(ctx)
 }
 
+/// Registers every published predictions dataset under `dir`
+/// (`dir/NAME/predictions.parquet`, written by `aftersight predict`) as the
+/// table `NAME_predictions`, so that SQL and reports can join risk lists to
+/// the warehouse. A missing `dir` registers nothing. Returns the table names.
+pub async fn register_predictions(
+    ctx: &SessionContext,
+    dir: &Path,
+) -> Result<Vec<String>, SqlError> {
+    let mut names = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(names);
+    };
+    let mut files: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.path().join("predictions.parquet");
+            let name = e.file_name().to_string_lossy().into_owned();
+            let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            (plain && file.is_file()).then(|| (format!("{name}_predictions"), file))
+        })
+        .collect();
+    files.sort();
+    for (name, file) in files {
+        ctx.register_parquet(&name, file.to_string_lossy().as_ref(), Default::default())
+            .await?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
 /// Types ad-hoc parameter values by their form: whole number, number,
 /// `YYYY-MM-DD` date, otherwise text. Values are bound, never spliced.
 pub fn bind_untyped(given: &[(String, String)]) -> HashMap<String, ScalarValue> {

@@ -202,7 +202,10 @@ fn world() -> &'static World {
     })
 }
 
+/// Runs a future on a fresh runtime, after building the shared world (which
+/// blocks on a runtime of its own, so it must not start inside this one).
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    world();
     tokio::runtime::Runtime::new().unwrap().block_on(f)
 }
 
