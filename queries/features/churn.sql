@@ -19,12 +19,6 @@ station_rates AS (
     WHERE labour_hours > 0
     GROUP BY station_id
 ),
-usual_repair_hours AS (
-    SELECT component, median(hours) AS usual_hours
-    FROM history
-    WHERE job_type IN ('repair', 'warranty')
-    GROUP BY component
-),
 flagged AS (
     SELECT
         h.*,
@@ -36,12 +30,14 @@ flagged AS (
         END AS comeback,
         CASE
             WHEN h.job_type IN ('maintenance', 'recall') AND h.hours > 6 THEN 1.0
-            WHEN h.job_type IN ('repair', 'warranty') AND h.hours > 2 * u.usual_hours THEN 1.0
+            -- A repair usually takes twice its labour hours plus two, and about 36 h more when parts
+            -- had to be ordered (the likely case when it took over a day). Long is over twice that.
+            WHEN h.job_type IN ('repair', 'warranty')
+                AND h.hours > 2 * (2 * h.labour_hours + 2 + CASE WHEN h.hours > 24 THEN 36 ELSE 0 END) THEN 1.0
             ELSE 0.0
         END AS long_turnaround,
         s.labour_rate
     FROM history h
-    LEFT JOIN usual_repair_hours u ON u.component = h.component
     LEFT JOIN station_rates s ON s.station_id = h.station_id
 ),
 recent AS (

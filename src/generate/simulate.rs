@@ -428,12 +428,9 @@ impl VehicleSim<'_, '_> {
 
     /// Books the repair of a failure (and a comeback, sometimes); returns the day the part was finally fixed.
     fn book_failure(&mut self, rng: &mut ChaCha8Rng, code: &'static str, fail_day: i32) -> i32 {
-        let delay = if rng.random_bool(0.6) {
-            rng.random_range(0..2)
-        } else {
-            rng.random_range(2..8)
-        };
-        let day = fail_day + delay;
+        // The car comes in on the day it fails, so the planted laws describe the
+        // time to the repair order that a reliability engineer can observe.
+        let day = fail_day;
         if day > DATA_END {
             return day;
         }

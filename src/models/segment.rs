@@ -178,10 +178,7 @@ fn describe(model: &SegmentModel, x: &Array2<f64>) -> Vec<SegmentProfile> {
                     };
                     (
                         z.abs(),
-                        format!(
-                            "{} {word} ({:.2} vs {:.2})",
-                            model.features[c], m, model.mean[c]
-                        ),
+                        trait_words(&model.features[c], word, *m, model.mean[c]),
                     )
                 })
                 .collect();
@@ -204,6 +201,19 @@ fn describe(model: &SegmentModel, x: &Array2<f64>) -> Vec<SegmentProfile> {
             }
         })
         .collect()
+}
+
+/// "km_per_day much higher (180 vs 48)": features named `log_x` (ln(1 + x))
+/// are shown back in their own units.
+fn trait_words(feature: &str, word: &str, segment_mean: f64, overall_mean: f64) -> String {
+    match feature.strip_prefix("log_") {
+        Some(plain) => format!(
+            "{plain} {word} ({:.0} vs {:.0})",
+            segment_mean.exp_m1(),
+            overall_mean.exp_m1()
+        ),
+        None => format!("{feature} {word} ({segment_mean:.2} vs {overall_mean:.2})"),
+    }
 }
 
 #[derive(Deserialize)]

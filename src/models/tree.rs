@@ -112,23 +112,23 @@ impl Fit<Array2<f64>, Array1<bool>, linfa::Error> for TreeParams {
         &self,
         data: &DatasetBase<Array2<f64>, Array1<bool>>,
     ) -> Result<TreeModel, linfa::Error> {
-        let positives = data.targets().iter().filter(|&&l| l).count().max(1) as f32;
-        let negatives = (data.nsamples() as f32 - positives).max(1.0);
-        let n = data.nsamples() as f32;
-        let weights = data.targets().mapv(|l| {
-            if l {
-                n / (2.0 * positives)
-            } else {
-                n / (2.0 * negatives)
-            }
-        });
+        // Whole-number weights: linfa-trees sums weights in f32 and subtracts them
+        // row by row, so fractional weights drift below zero on large data (and
+        // trip its assertion); integers stay exact up to 16 million.
+        let positives = data.targets().iter().filter(|&&l| l).count().max(1);
+        let negatives = (data.nsamples() - positives.min(data.nsamples())).max(1);
+        let positive_weight = (negatives as f64 / positives as f64).round().max(1.0) as f32;
+        let weights = data
+            .targets()
+            .mapv(|l| if l { positive_weight } else { 1.0 });
+        let per_row = weights.sum() / data.nsamples() as f32;
         let balanced =
             DatasetBase::new(data.records().clone(), data.targets().clone()).with_weights(weights);
         let tree: DecisionTree<f64, bool> = DecisionTreeParams::new()
             .split_quality(SplitQuality::Gini)
             .max_depth(Some(self.max_depth))
-            .min_weight_leaf(self.min_leaf as f32)
-            .min_weight_split(2.0 * self.min_leaf as f32)
+            .min_weight_leaf(self.min_leaf as f32 * per_row)
+            .min_weight_split(2.0 * self.min_leaf as f32 * per_row)
             .min_impurity_decrease(1e-9)
             .fit(&balanced)
             .map_err(|e| linfa::Error::Parameters(e.to_string()))?;
