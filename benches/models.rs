@@ -13,7 +13,7 @@ use aftersight::models::kmeans::KMeansParams;
 use aftersight::models::linear::{LogisticParams, column_moments};
 use aftersight::models::metrics::roc_auc;
 use linfa::prelude::*;
-use ndarray::{Array1, Array2, s};
+use ndarray::{Array1, Array2, Axis, Slice};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -37,14 +37,14 @@ fn main() {
     let x = Array2::from_shape_vec((labels.len(), width), values).expect("rectangular");
     let split = labels.len() * 4 / 5;
     let train = DatasetBase::new(
-        x.slice(s![..split, ..]).to_owned(),
+        x.slice_axis(Axis(0), Slice::from(..split)).to_owned(),
         Array1::from(labels[..split].to_vec()),
     );
 
     let started = Instant::now();
     let model = LogisticParams::default().fit(&train).expect("logistic fit");
     let logistic_seconds = started.elapsed().as_secs_f64();
-    let held_out = model.predict(&x.slice(s![split.., ..]).to_owned());
+    let held_out = model.predict(&x.slice_axis(Axis(0), Slice::from(split..)).to_owned());
     let auc = roc_auc(&labels[split..], &held_out.to_vec());
 
     let (mean, scale) = column_moments(&x);

@@ -71,15 +71,17 @@ impl KMeansModel {
 }
 
 fn kmeans_plus_plus(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
-    let n = x.nrows();
+    let (n, d) = x.dim();
+    let data = x.as_standard_layout();
+    let data = data.as_slice().expect("standard layout");
+    let row = |i: usize| &data[i * d..][..d];
     let trials = 2 + (k as f64).ln() as usize;
-    let mut centres = Array2::zeros((k, x.ncols()));
+    let mut centres = Array2::zeros((k, d));
     let first = rng.random_range(0..n);
     centres.row_mut(0).assign(&x.row(first));
-    let mut closest: Vec<f64> = x
-        .rows()
-        .into_iter()
-        .map(|r| squared_distance(r, x.row(first)))
+    let mut closest: Vec<f64> = data
+        .chunks_exact(d)
+        .map(|r| squared(r, row(first)))
         .collect();
     for c in 1..k {
         let total: f64 = closest.iter().sum();
@@ -87,18 +89,17 @@ fn kmeans_plus_plus(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f
         for _ in 0..trials {
             let mut target = rng.random::<f64>() * total;
             let mut pick = n - 1;
-            for (i, &d) in closest.iter().enumerate() {
-                target -= d;
+            for (i, &dist) in closest.iter().enumerate() {
+                target -= dist;
                 if target <= 0.0 {
                     pick = i;
                     break;
                 }
             }
-            let candidate: Vec<f64> = x
-                .rows()
-                .into_iter()
+            let candidate: Vec<f64> = data
+                .chunks_exact(d)
                 .zip(&closest)
-                .map(|(r, &d)| d.min(squared_distance(r, x.row(pick))))
+                .map(|(r, &dist)| dist.min(squared(r, row(pick))))
                 .collect();
             let potential: f64 = candidate.iter().sum();
             if best.as_ref().is_none_or(|b| potential < b.0) {
@@ -112,46 +113,183 @@ fn kmeans_plus_plus(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f
     centres
 }
 
-fn lloyd(x: &Array2<f64>, mut centres: Array2<f64>, params: &KMeansParams) -> KMeansModel {
-    let (k, d) = centres.dim();
+/// Squared distance between two equally long slices (a plain loop the
+/// compiler vectorises).
+fn squared(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Per-row state of Hamerly's algorithm: the assigned centre, an upper
+/// bound on the distance to it and a lower bound on the distance to any
+/// other centre.
+#[derive(Clone, Copy)]
+struct Bounds {
+    centre: usize,
+    upper: f64,
+    lower: f64,
+}
+
+/// Row not yet assigned to any centre.
+const UNASSIGNED: usize = usize::MAX;
+
+/// Assigns one chunk of rows, skipping every row whose bounds prove its
+/// centre unchanged. Rows that change centre are moved between the
+/// per-centre sums (`sums`, `counts` receive the changes only).
+fn assign_chunk(
+    rows: &[f64],
+    bounds: &mut [Bounds],
+    centres: &[f64],
+    half_gap: &[f64],
+    d: usize,
+    sums: &mut [f64],
+    counts: &mut [i64],
+) {
+    let k = half_gap.len();
+    for (row, b) in rows.chunks_exact(d).zip(bounds.iter_mut()) {
+        let old = b.centre;
+        let limit = if old == UNASSIGNED {
+            0.0
+        } else {
+            half_gap[old].max(b.lower)
+        };
+        if b.upper <= limit {
+            continue;
+        }
+        if old != UNASSIGNED {
+            b.upper = squared(row, &centres[old * d..][..d]).sqrt();
+            if b.upper <= limit {
+                continue;
+            }
+        }
+        let (mut best, mut first, mut second) = (0, f64::INFINITY, f64::INFINITY);
+        for c in 0..k {
+            let dist = squared(row, &centres[c * d..][..d]);
+            if dist < first {
+                second = first;
+                first = dist;
+                best = c;
+            } else if dist < second {
+                second = dist;
+            }
+        }
+        *b = Bounds {
+            centre: best,
+            upper: first.sqrt(),
+            lower: second.sqrt(),
+        };
+        if best != old {
+            if old != UNASSIGNED {
+                counts[old] -= 1;
+                for (s, v) in sums[old * d..][..d].iter_mut().zip(row) {
+                    *s -= v;
+                }
+            }
+            counts[best] += 1;
+            for (s, v) in sums[best * d..][..d].iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+    }
+}
+
+/// Lloyd's iterations with Hamerly's bounds (the same centres as plain
+/// Lloyd, with most distance computations skipped once centres settle),
+/// rows split over two threads.
+fn lloyd(x: &Array2<f64>, start: Array2<f64>, params: &KMeansParams) -> KMeansModel {
+    let (k, d) = start.dim();
+    let n = x.nrows();
+    let data = x.as_standard_layout();
+    let data = data.as_slice().expect("standard layout");
     let variance: f64 = x.var_axis(ndarray::Axis(0), 0.0).mean().unwrap_or(1.0);
     let threshold = params.tolerance * variance.max(1e-12);
+    let mut centres: Vec<f64> = start.iter().copied().collect();
+    let mut bounds = vec![
+        Bounds {
+            centre: UNASSIGNED,
+            upper: f64::INFINITY,
+            lower: 0.0,
+        };
+        n
+    ];
+    // Running per-centre sums and counts of the assigned rows.
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0i64; k];
+    let half = n.div_ceil(2).max(1);
     let mut iterations = 0;
     loop {
         iterations += 1;
-        let mut sums = Array2::<f64>::zeros((k, d));
-        let mut counts = vec![0usize; k];
-        let model = KMeansModel {
-            centroids: centres,
-            inertia: 0.0,
-            iterations,
-        };
-        let mut inertia = 0.0;
-        for row in x.rows() {
-            let (c, dist) = model.nearest(row);
-            inertia += dist;
-            counts[c] += 1;
-            let mut s = sums.row_mut(c);
-            s += &row;
+        let half_gap: Vec<f64> = (0..k)
+            .map(|a| {
+                (0..k)
+                    .filter(|&b| b != a)
+                    .map(|b| squared(&centres[a * d..][..d], &centres[b * d..][..d]).sqrt())
+                    .fold(f64::INFINITY, f64::min)
+                    / 2.0
+            })
+            .collect();
+        let mut parts: Vec<(Vec<f64>, Vec<i64>)> = Vec::new();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = data
+                .chunks(half * d)
+                .zip(bounds.chunks_mut(half))
+                .map(|(rows, b)| {
+                    let (centres, half_gap) = (&centres, &half_gap);
+                    scope.spawn(move || {
+                        let mut sums = vec![0.0; k * d];
+                        let mut counts = vec![0i64; k];
+                        assign_chunk(rows, b, centres, half_gap, d, &mut sums, &mut counts);
+                        (sums, counts)
+                    })
+                })
+                .collect();
+            parts = handles
+                .into_iter()
+                .map(|h| h.join().expect("k-means worker"))
+                .collect();
+        });
+        for (delta_sums, delta_counts) in &parts {
+            sums.iter_mut().zip(delta_sums).for_each(|(s, v)| *s += v);
+            counts
+                .iter_mut()
+                .zip(delta_counts)
+                .for_each(|(c, v)| *c += v);
         }
-        centres = model.centroids;
+        let mut moved = vec![0.0; k];
         let mut shift = 0.0;
         for c in 0..k {
-            if counts[c] == 0 {
+            if counts[c] <= 0 {
                 continue; // an empty cluster keeps its centre
             }
-            let new = sums.row(c).mapv(|v| v / counts[c] as f64);
-            shift += squared_distance(new.view(), centres.row(c));
-            centres.row_mut(c).assign(&new);
+            let new: Vec<f64> = sums[c * d..][..d]
+                .iter()
+                .map(|v| v / counts[c] as f64)
+                .collect();
+            let step = squared(&new, &centres[c * d..][..d]);
+            shift += step;
+            moved[c] = step.sqrt();
+            centres[c * d..][..d].copy_from_slice(&new);
         }
         if shift <= threshold || iterations >= params.max_iterations {
-            // The inertia is that of the final assignment (before the last centre update), as in scikit-learn.
-            return KMeansModel {
-                centroids: centres,
-                inertia,
-                iterations,
-            };
+            break;
         }
+        let most = moved.iter().copied().fold(0.0, f64::max);
+        for b in &mut bounds {
+            b.upper += moved[b.centre];
+            b.lower -= most;
+        }
+    }
+    let inertia = data
+        .chunks_exact(d)
+        .map(|r| {
+            (0..k)
+                .map(|c| squared(r, &centres[c * d..][..d]))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .sum();
+    KMeansModel {
+        centroids: Array2::from_shape_vec((k, d), centres).expect("k × d centres"),
+        inertia,
+        iterations,
     }
 }
 
