@@ -383,7 +383,9 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
     };
     let ctx = sql::open(&config.warehouse, &sql::SessionSettings::default()).await?;
     sql::register_predictions(&ctx, &config.out.join("predictions")).await?;
-    let valid_through = data_valid_through(&ctx).await?;
+    let valid_through = sql::data_valid_through(&ctx)
+        .await?
+        .map_or_else(|| "never".to_owned(), crate::dates::format_date);
     let period = match &config.period {
         Some(p) => p.clone(),
         None => valid_through.get(..7).unwrap_or_default().to_owned(),
@@ -536,21 +538,6 @@ fn resolve(
     Ok((query, title))
 }
 
-/// The last day with repair orders in the warehouse.
-async fn data_valid_through(ctx: &SessionContext) -> Result<String, ReportError> {
-    let batches = sql::query(
-        ctx,
-        "SELECT CAST(max(opened_at) AS DATE) AS d FROM repair_orders",
-        Default::default(),
-    )
-    .await?;
-    Ok(batches
-        .first()
-        .filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
-        .map(|b| cell(b, 0, 0))
-        .unwrap_or_else(|| "never".into()))
-}
-
 /// Repair orders opened in `[start, end)`.
 async fn rows_in_period(ctx: &SessionContext, start: i32, end: i32) -> Result<i64, ReportError> {
     use datafusion::common::ScalarValue;
@@ -574,16 +561,6 @@ fn now_rfc3339() -> String {
     let mut out = Vec::new();
     crate::dates::push_timestamp(&mut out, secs);
     format!("{}Z", String::from_utf8(out).expect("ASCII"))
-}
-
-fn cell(batch: &RecordBatch, col: usize, row: usize) -> String {
-    let column = batch.column(col);
-    if column.is_null(row) {
-        return String::new();
-    }
-    cast(&column.slice(row, 1), &DataType::Utf8)
-        .map(|a| a.as_string::<i32>().value(0).to_owned())
-        .unwrap_or_default()
 }
 
 /// A section's results as text: the header, and each row's cells (empty

@@ -6,7 +6,7 @@ use super::metrics;
 use super::segment::{self, SegmentModel, SegmentReport};
 use super::store::{self, ModelManifest, PredictionsManifest};
 use super::{ModelError, ResultTable};
-use crate::dates::{format_date, parse_date};
+use crate::dates::format_date;
 use datafusion::prelude::SessionContext;
 use std::path::{Path, PathBuf};
 
@@ -23,15 +23,8 @@ pub struct ModelPaths {
 
 /// The last day with data in the warehouse (days since epoch).
 pub async fn data_valid_through(ctx: &SessionContext) -> Result<i32, ModelError> {
-    let batches = crate::sql::query(
-        ctx,
-        "SELECT CAST(CAST(max(opened_at) AS DATE) AS VARCHAR) AS d FROM repair_orders",
-        Default::default(),
-    )
-    .await?;
-    super::features::text_column(&batches, "d")
-        .ok()
-        .and_then(|v| v.first().and_then(|d| parse_date(d)))
+    crate::sql::data_valid_through(ctx)
+        .await?
         .ok_or_else(|| ModelError::Input("the warehouse has no repair orders".into()))
 }
 

@@ -129,6 +129,23 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
     Ok(ctx)
 }
 
+/// The last day with repair orders in the warehouse (days since the epoch),
+/// or `None` when it has none: the date the data is valid through.
+pub async fn data_valid_through(ctx: &SessionContext) -> Result<Option<i32>, SqlError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Date32Type;
+    let batches = query(
+        ctx,
+        "SELECT CAST(max(opened_at) AS DATE) AS d FROM repair_orders",
+        Default::default(),
+    )
+    .await?;
+    Ok(batches
+        .first()
+        .filter(|b| b.num_rows() > 0 && b.column(0).is_valid(0))
+        .map(|b| b.column(0).as_primitive::<Date32Type>().value(0)))
+}
+
 /// Registers every published predictions dataset under `dir`
 /// (`dir/NAME/predictions.parquet`, written by `aftersight predict`) as the
 /// table `NAME_predictions`, so that SQL and reports can join risk lists to
