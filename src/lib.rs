@@ -10,11 +10,13 @@
 //!   (failure laws, an emerging quality issue, churn, segments, dirt).
 //! - [`ingest`]: validated CSV / NDJSON into the Parquet [`warehouse`], with quarantine.
 //! - [`sql`]: read-only DataFusion SQL over the warehouse, the KPI library.
+//! - [`charts`]: plotters charts with an embedded CJK font, PNG and SVG.
 //! - [`report`]: parameterised HTML / Markdown / CSV reports from specs.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
 
+pub mod charts;
 pub mod dates;
 pub mod fsutil;
 pub mod generate;

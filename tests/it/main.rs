@@ -1,5 +1,6 @@
 //! Integration tests: one binary, modules by feature.
 
+mod charts;
 mod cli;
 mod datasets;
 mod generate;
