@@ -2,6 +2,7 @@
 //! results and maps outcomes to exit codes (0 success, 1 failure, 2 usage,
 //! 3 rejected input: too many bad rows, nothing published).
 
+mod cli_charts;
 mod cli_models;
 
 use std::path::PathBuf;
@@ -215,6 +216,8 @@ Examples:
     Models(cli_models::ModelsCommand),
     /// Score the fleet or customers with a saved model into a Parquet dataset.
     Predict(cli_models::PredictCommand),
+    /// Draw one chart (PNG or SVG) from a library query, SQL or a CSV/Parquet file.
+    Chart(cli_charts::ChartCommand),
 }
 
 /// How a command prints its summary.
@@ -272,6 +275,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(cmd) => cli_models::segment(cmd).await?,
         Command::Models(cmd) => cli_models::models(cmd)?,
         Command::Predict(cmd) => cli_models::predict(cmd).await?,
+        Command::Chart(cmd) => cli_charts::chart(cmd).await?,
         Command::Ingest {
             from,
             warehouse,

@@ -131,11 +131,13 @@ where
     let (width, height) = root.dim_in_pixel();
     let margin = theme.ipx(18.0);
     let mut y = margin;
+    let room = width.saturating_sub(2 * margin as u32);
     let title = theme.bold(20.0, INK);
-    root.draw_text(&options.title, &title, (margin, y))?;
+    root.draw_text(&fit(root, &options.title, &title, room)?, &title, (margin, y))?;
     y += theme.ipx(28.0);
     if !options.subtitle.is_empty() {
-        root.draw_text(&options.subtitle, &theme.text(13.0, MUTED), (margin, y))?;
+        let style = theme.text(13.0, MUTED);
+        root.draw_text(&fit(root, &options.subtitle, &style, room)?, &style, (margin, y))?;
         y += theme.ipx(22.0);
     }
     if !keys.is_empty() {
@@ -157,10 +159,28 @@ where
     }
     let footer_style = theme.text(11.0, MUTED);
     let footer_y = height as i32 - margin - theme.ipx(12.0);
-    root.draw_text(&options.footer, &footer_style, (margin, footer_y))?;
+    root.draw_text(&fit(root, &options.footer, &footer_style, room)?, &footer_style, (margin, footer_y))?;
     let body_top = y + theme.ipx(4.0);
     let body_bottom = footer_y - theme.ipx(10.0);
     Ok(root.margin(body_top, height as i32 - body_bottom, margin, margin))
+}
+
+/// The text, cut with an ellipsis to fit `room` pixels.
+fn fit<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle<'_>, room: u32) -> DrawResult<String>
+where
+    DB::ErrorType: 'static,
+{
+    if area.estimate_text_size(text, style)?.0 <= room {
+        return Ok(text.to_owned());
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let candidate: String = chars[..mid].iter().collect::<String>() + "…";
+        if area.estimate_text_size(&candidate, style)?.0 <= room { lo = mid } else { hi = mid - 1 }
+    }
+    Ok(chars[..lo].iter().collect::<String>() + "…")
 }
 
 /// A numeric axis: range, tick positions and how ticks read.

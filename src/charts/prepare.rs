@@ -1006,7 +1006,7 @@ mod tests {
         let xs: Vec<f64> = (0..200).map(|i| f64::from(i) / 100.0 - 1.0).collect();
         let ys: Vec<f64> = xs.iter().enumerate().map(|(i, x)| x + if i % 2 == 0 { 0.05 } else { -0.05 }).collect();
         let (vectors, shares) = principal_components(&[xs, ys], 2);
-        assert!((vectors[0][0].abs() - vectors[0][1].abs()).abs() < 1e-3, "{vectors:?}");
+        assert!((vectors[0][0].abs() - vectors[0][1].abs()).abs() < 1e-2, "{vectors:?}");
         assert!(shares[0] > 0.99 && shares[0] + shares[1] <= 1.0 + 1e-9, "{shares:?}");
     }
 

@@ -238,6 +238,8 @@ pub const EMBEDDED: &[(&str, &str)] = embed![
     "comeback_rate",
     "csi_nps",
     "effective_labour_rate",
+    "emerging_quality_risks",
+    "headline_kpis",
     "iptv_by_mis",
     "repair_volume_by_month",
     "retention_by_cohort",

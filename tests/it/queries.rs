@@ -267,6 +267,26 @@ fn kpis_match_the_hand_worked_answers() {
             &["warranty", "5", "1-3 days", "1", "0.5"],
         ],
     );
+    // All time. Revenue: the four month totals 1660 + 1825 + 5670 + 1475. Labour rate: maintenance and repair
+    // RO1 RO4 RO5 RO6 RO7 RO9, 1400 CNY over 9.0 h. Comebacks: RO2 of RO2 RO3 RO5 RO6 RO9. On time: 8 of 10 (RO5
+    // and RO8 late). CSI: S1 9, S2 5, S3 7.8 -> 7.27; NPS: two promoters, one detractor of three -> 33.3.
+    cases.insert(
+        "headline_kpis",
+        vec![
+            &["1", "repair_orders", "Repair orders", "维修工单", "10", "", "up"],
+            &["2", "revenue_cny", "Workshop revenue", "维修产值", "10630", "CNY", "up"],
+            &["3", "effective_labour_rate", "Effective labour rate", "有效工时单价", "155.56", "CNY/h", "up"],
+            &["4", "comeback_rate", "Comeback rate (30 days)", "30天返修率", "0.2", "%", "down"],
+            &["5", "on_time_share", "Finished on time", "按时交车率", "0.8", "%", "up"],
+            &["6", "warranty_claims", "Warranty claims", "保修索赔", "2", "", "down"],
+            &["7", "csi", "Satisfaction (CSI, 1-10)", "客户满意度（CSI）", "7.27", "", "up"],
+            &["8", "nps", "Net promoter score", "净推荐值（NPS）", "33.3", "", "up"],
+            &["9", "used_car_sales", "Used-car sales", "二手车销量", "2", "", "up"],
+        ],
+    );
+    // Each model year has one vehicle, so every cohort is its own peer group: expected = observed, z = 0, and
+    // no cohort reaches the default 3 repairs (Qin brake pads 2, Lavida water pump 2, Corolla battery 1).
+    cases.insert("emerging_quality_risks", vec![]);
     let mut covered: Vec<&str> = cases.keys().copied().collect();
     covered.sort_unstable();
     let library: Vec<String> = library::load(&root().join("queries"))
@@ -292,6 +312,30 @@ fn kpis_match_the_hand_worked_answers() {
         "retention_by_cohort 09-06",
         &run_query(&wh, "retention_by_cohort", &[("end", "2026-09-06")]),
         &[&["2026", "2", "1", "0", "0"]],
+    );
+    // With one repair enough, all three cohorts show, at the peer rate, worst z first (ties by name).
+    assert_rows(
+        "emerging_quality_risks 1",
+        &run_query(&wh, "emerging_quality_risks", &[("min_repairs", "1")]),
+        &[
+            &["BYD", "Qin PLUS", "2024", "brake_pads", "1", "2", "2", "1", "0", ""],
+            &["Toyota", "Corolla", "2022", "battery_12v", "1", "1", "1", "1", "0", ""],
+            &["Volkswagen", "Lavida", "2023", "water_pump", "1", "2", "2", "1", "0", ""],
+        ],
+    );
+    // October against the year before: the Lavida's water pump (RO6) is back after RO5 in September, a rate of
+    // 1 in 31 days against 1 in 365 -> trend 11.77.
+    assert_rows(
+        "emerging_quality_risks october",
+        &run_query(
+            &wh,
+            "emerging_quality_risks",
+            &[("start", "2026-10-01"), ("end", "2026-11-01"), ("min_repairs", "1")],
+        ),
+        &[
+            &["Toyota", "Corolla", "2022", "battery_12v", "1", "1", "1", "1", "0", ""],
+            &["Volkswagen", "Lavida", "2023", "water_pump", "1", "1", "1", "1", "0", "11.77"],
+        ],
     );
     let top_one = run_query(&wh, "top_failing_components", &[("top", "1")]);
     assert_eq!(top_one.len(), 1);
