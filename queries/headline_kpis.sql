@@ -1,7 +1,7 @@
 -- name: headline_kpis
 -- title: Headline KPIs of the after-sales network
 -- title_zh: 售后网络核心指标
--- description: One row per headline KPI for the period, the shape KPI tiles and the executive summary read: value, unit (`%` marks a share), and whether up is good. Repair orders, revenue, effective labour rate, comeback rate, on-time completion, warranty claims, CSI, NPS and used-car sales, with the same definitions as the per-station queries.
+-- description: One row per headline KPI for the period, the shape KPI tiles and the executive summary read: value, unit (`%` marks a share, `pt` a score whose change is read in points), and whether up is good. Repair orders, revenue, effective labour rate, comeback rate, on-time completion, warranty claims, CSI, NPS and used-car sales, with the same definitions as the per-station queries.
 -- param: start date 2000-01-01
 -- param: end date 2100-01-01
 -- unit: mixed, see the unit column
@@ -72,7 +72,7 @@ FROM scores
 UNION ALL
 SELECT 8, 'nps', 'Net promoter score', '净推荐值（NPS）',
        round(100.0 * (avg(CASE WHEN recommend >= 9 THEN 1.0 ELSE 0.0 END) - avg(CASE WHEN recommend <= 6 THEN 1.0 ELSE 0.0 END)), 1),
-       '', 'up'
+       'pt', 'up'
 FROM scores
 UNION ALL
 SELECT 9, 'used_car_sales', 'Used-car sales', '二手车销量', CAST(count(*) AS DOUBLE), '', 'up'

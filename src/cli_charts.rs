@@ -66,6 +66,9 @@ pub struct ChartCommand {
     /// Column whose values name the series.
     #[arg(long)]
     series: Option<String>,
+    /// Numeric column that orders the categories (default: first appearance; months sort by time).
+    #[arg(long)]
+    order: Option<String>,
     /// Title (default: the query's title).
     #[arg(long)]
     title: Option<String>,
@@ -109,16 +112,25 @@ fn parse_kind(s: &str) -> Result<ChartKind, String> {
 }
 
 fn parse_param(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s.split_once('=').ok_or_else(|| format!("expected name=value, got `{s}`"))?;
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected name=value, got `{s}`"))?;
     Ok((k.trim().to_owned(), v.to_owned()))
 }
 
 /// A library or feature query by name.
 fn find_query(queries: Option<&Path>, name: &str) -> anyhow::Result<QueryFile> {
     if let Some(feature) = name.strip_prefix("features/") {
-        return Ok(features::load(features::default_dir(queries).as_deref(), feature)?);
+        return Ok(features::load(
+            features::default_dir(queries).as_deref(),
+            feature,
+        )?);
     }
-    let dir = queries.map(Path::to_path_buf).or_else(|| Path::new("queries").is_dir().then(|| PathBuf::from("queries")));
+    let dir = queries.map(Path::to_path_buf).or_else(|| {
+        Path::new("queries")
+            .is_dir()
+            .then(|| PathBuf::from("queries"))
+    });
     Ok(match dir {
         Some(dir) => library::find(&dir, name)?,
         None => library::embedded()?
@@ -130,23 +142,42 @@ fn find_query(queries: Option<&Path>, name: &str) -> anyhow::Result<QueryFile> {
 
 /// Renders the chart and writes it atomically.
 pub async fn chart(cmd: ChartCommand) -> anyhow::Result<()> {
-    let format = ImageFormat::from_path(&cmd.out)
-        .with_context(|| format!("--out `{}`: the file name must end in .png or .svg", cmd.out.display()))?;
+    let format = ImageFormat::from_path(&cmd.out).with_context(|| {
+        format!(
+            "--out `{}`: the file name must end in .png or .svg",
+            cmd.out.display()
+        )
+    })?;
     let zh = cmd.lang == Lang::Zh;
     let (frame, title, source, valid_through) = if let Some(path) = &cmd.input {
-        anyhow::ensure!(cmd.sql_filter.is_none(), "--sql-filter works with --query or --sql");
+        anyhow::ensure!(
+            cmd.sql_filter.is_none(),
+            "--sql-filter works with --query or --sql"
+        );
         let batches = life::read_table(path).await?;
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         (Frame::from_batches(&batches)?, name.clone(), name, None)
     } else {
         let (sql, bound, title, source) = match (&cmd.query, &cmd.sql) {
             (Some(name), None) => {
                 let q = find_query(cmd.queries.as_deref(), name)?;
                 let bound = q.bind(&cmd.params)?;
-                let title = if zh && !q.title_zh.is_empty() { q.title_zh.clone() } else { q.title.clone() };
+                let title = if zh && !q.title_zh.is_empty() {
+                    q.title_zh.clone()
+                } else {
+                    q.title.clone()
+                };
                 (q.sql, bound, title, format!("queries/{name}.sql"))
             }
-            (None, Some(sql)) => (sql.clone(), sqlmod::bind_untyped(&cmd.params), "Ad-hoc query".to_owned(), "ad-hoc SQL".to_owned()),
+            (None, Some(sql)) => (
+                sql.clone(),
+                sqlmod::bind_untyped(&cmd.params),
+                "Ad-hoc query".to_owned(),
+                "ad-hoc SQL".to_owned(),
+            ),
             _ => anyhow::bail!("give --query NAME, --sql SQL or --input FILE"),
         };
         let sql = match &cmd.sql_filter {
@@ -155,12 +186,18 @@ pub async fn chart(cmd: ChartCommand) -> anyhow::Result<()> {
         };
         let ctx = sqlmod::open(&cmd.warehouse, &SessionSettings::default()).await?;
         sqlmod::register_predictions(&ctx, &cmd.predictions).await?;
-        let valid_through = sqlmod::data_valid_through(&ctx).await?.map(aftersight::dates::format_date);
+        let valid_through = sqlmod::data_valid_through(&ctx)
+            .await?
+            .map(aftersight::dates::format_date);
         let batches = sqlmod::query(&ctx, &sql, bound).await?;
         (Frame::from_batches(&batches)?, title, source, valid_through)
     };
     let subtitle = cmd.subtitle.clone().unwrap_or_else(|| {
-        cmd.params.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")
+        cmd.params
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
     });
     let footer = match &valid_through {
         Some(date) => charts::footer(&source, date, cmd.lang),
@@ -178,9 +215,105 @@ pub async fn chart(cmd: ChartCommand) -> anyhow::Result<()> {
         height: cmd.height.clamp(150, 4000),
         lang: cmd.lang,
     };
-    let columns = Columns { x: cmd.x.clone(), y: cmd.y.clone(), series: cmd.series.clone() };
+    let columns = Columns {
+        x: cmd.x.clone(),
+        y: cmd.y.clone(),
+        series: cmd.series.clone(),
+        order: cmd.order.clone(),
+    };
     let bytes = charts::render(cmd.kind, &frame, &columns, &options, format)?;
-    aftersight::fsutil::write_atomically(&cmd.out, &bytes).with_context(|| format!("writing `{}`", cmd.out.display()))?;
-    eprintln!("wrote {} ({} rows, {} bytes)", cmd.out.display(), frame.rows(), bytes.len());
+    aftersight::fsutil::write_atomically(&cmd.out, &bytes)
+        .with_context(|| format!("writing `{}`", cmd.out.display()))?;
+    eprintln!(
+        "wrote {} ({} rows, {} bytes)",
+        cmd.out.display(),
+        frame.rows(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// `aftersight summary`.
+#[derive(Args, Debug)]
+#[command(
+    after_long_help = "One self-contained HTML page for a month: headline KPIs against the previous month and
+the same month last year, the revenue trend, emerging quality risks (with Weibull B10 lives from
+`aftersight run`'s reliability stage), customers and segments most at risk of churn (from the
+churn and segment predictions), and the station scorecard. Charts are inline PNGs.
+Written to OUT/executive/period=YYYY-MM/summary.html (summary.zh.html with --lang zh).
+
+Examples:
+  aftersight summary                         # the month the data is valid through
+  aftersight summary --period 2026-09 --lang zh
+  aftersight summary --format json           # headline numbers for a scheduler or a bot"
+)]
+pub struct SummaryCommand {
+    /// Month `YYYY-MM` (default: the month the data is valid through).
+    #[arg(long)]
+    period: Option<String>,
+    /// Language of the page.
+    #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
+    lang: Lang,
+    /// Warehouse directory.
+    #[arg(long, default_value = "aftersight-out/warehouse")]
+    warehouse: PathBuf,
+    /// Output root: predictions/ and reliability/ are read from it, executive/ written to it.
+    #[arg(long, default_value = "aftersight-out")]
+    out: PathBuf,
+    /// Query library (default: ./queries if present, else the built-in copy).
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// How to print what was written.
+    #[arg(long, value_enum, default_value_t = SummaryPrint::Table)]
+    format: SummaryPrint,
+}
+
+/// How `summary` reports.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SummaryPrint {
+    /// A few lines for people.
+    Table,
+    /// The manifest as JSON.
+    Json,
+}
+
+/// Writes the executive summary.
+pub async fn summary(cmd: SummaryCommand) -> anyhow::Result<()> {
+    let queries = cmd.queries.or_else(|| {
+        Path::new("queries")
+            .is_dir()
+            .then(|| PathBuf::from("queries"))
+    });
+    let manifest = aftersight::executive::write(&aftersight::executive::SummaryConfig {
+        warehouse: cmd.warehouse,
+        out: cmd.out,
+        queries,
+        period: cmd.period,
+        lang: cmd.lang,
+    })
+    .await?;
+    match cmd.format {
+        SummaryPrint::Json => println!("{}", serde_json::to_string_pretty(&manifest)?),
+        SummaryPrint::Table => {
+            println!(
+                "wrote the executive summary for {} ({} charts, data valid through {})",
+                manifest.period, manifest.charts, manifest.data_valid_through
+            );
+            for h in &manifest.headline {
+                let value = h.value.map_or_else(
+                    || "–".into(),
+                    |v| aftersight::charts::theme::format_value(v, &h.unit),
+                );
+                println!("  {:<28} {value}", h.label);
+            }
+            if let Some(r) = manifest.risks.first() {
+                println!(
+                    "  top quality risk: {} {} ({:.1}× its peers)",
+                    r.cohort, r.component, r.ratio
+                );
+            }
+            println!("in {}", manifest.file.display());
+        }
+    }
     Ok(())
 }

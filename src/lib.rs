@@ -11,6 +11,7 @@
 //! - [`ingest`]: validated CSV / NDJSON into the Parquet [`warehouse`], with quarantine.
 //! - [`sql`]: read-only DataFusion SQL over the warehouse, the KPI library.
 //! - [`charts`]: plotters charts with an embedded CJK font, PNG and SVG.
+//! - [`executive`]: the one-page executive summary per period.
 //! - [`report`]: parameterised HTML / Markdown / CSV reports from specs.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
@@ -18,6 +19,7 @@
 
 pub mod charts;
 pub mod dates;
+pub mod executive;
 pub mod fsutil;
 pub mod generate;
 pub mod ingest;

@@ -218,6 +218,8 @@ Examples:
     Predict(cli_models::PredictCommand),
     /// Draw one chart (PNG or SVG) from a library query, SQL or a CSV/Parquet file.
     Chart(cli_charts::ChartCommand),
+    /// Write the one-page executive summary (HTML, charts inline) for a month.
+    Summary(cli_charts::SummaryCommand),
 }
 
 /// How a command prints its summary.
@@ -276,6 +278,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Models(cmd) => cli_models::models(cmd)?,
         Command::Predict(cmd) => cli_models::predict(cmd).await?,
         Command::Chart(cmd) => cli_charts::chart(cmd).await?,
+        Command::Summary(cmd) => cli_charts::summary(cmd).await?,
         Command::Ingest {
             from,
             warehouse,
@@ -491,6 +494,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                         report.ingest.batch
                     );
                     println!("run manifest: {}", out.join("run.json").display());
+                    if let Some(page) = report.executive_summary.first() {
+                        println!("\nstart here: {page}");
+                    }
                 }
             }
         }

@@ -19,6 +19,8 @@
 //!    `OUT/predictions/NAME/`. When the export carries the generator's
 //!    `truth.json`, churn is compared with its oracle and the segments with
 //!    the planted ones.
+//! 7. **summary**: the executive summary for the month the data is valid
+//!    through, in English and Chinese, to `OUT/executive/period=…/`.
 //!
 //! The run ends with a summary of what was produced, also written to
 //! `OUT/run.json`.
@@ -100,6 +102,9 @@ pub enum RunError {
         #[source]
         source: crate::models::ModelError,
     },
+    /// The executive summary failed.
+    #[error("stage `summary` failed")]
+    Summary(#[source] crate::report::ReportError),
     /// Writing the run manifest failed.
     #[error("cannot write the run manifest `{path}`")]
     Manifest {
@@ -154,6 +159,8 @@ pub struct RunReport {
     pub tables: Vec<TableCount>,
     /// The ingest stage's report.
     pub ingest: IngestReport,
+    /// The executive summary pages (English, Chinese): where to look first.
+    pub executive_summary: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -267,7 +274,27 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         seconds: started.elapsed().as_secs_f64(),
     };
     let (reliability_stage, models_stage) =
-        run_models(config, &raw, &warehouse, queries_dir).await?;
+        run_models(config, &raw, &warehouse, queries_dir.clone()).await?;
+    let started = Instant::now();
+    let mut pages = Vec::new();
+    for lang in [crate::charts::Lang::En, crate::charts::Lang::Zh] {
+        let summary = crate::executive::write(&crate::executive::SummaryConfig {
+            warehouse: warehouse.clone(),
+            out: config.out.clone(),
+            queries: queries_dir.clone(),
+            period: None,
+            lang,
+        })
+        .await
+        .map_err(RunError::Summary)?;
+        pages.push(summary.file.display().to_string());
+    }
+    let summary_stage = StageReport {
+        stage: "summary",
+        outcome: "ran",
+        detail: format!("executive summary in {}", pages.join(" and ")),
+        seconds: started.elapsed().as_secs_f64(),
+    };
     let stages = vec![
         raw_stage,
         ingest_stage,
@@ -275,6 +302,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         report_stage,
         reliability_stage,
         models_stage,
+        summary_stage,
     ];
     let report = RunReport {
         version: env!("CARGO_PKG_VERSION"),
@@ -283,6 +311,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         stages,
         tables: manifest.files,
         ingest,
+        executive_summary: pages,
     };
     let path = config.out.join("run.json");
     crate::fsutil::write_atomically(

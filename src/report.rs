@@ -25,6 +25,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
+use crate::charts::{self, ChartError, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::dates::{add_months, format_date, parse_date};
 use crate::fsutil::{self, PublishError};
 use crate::sql::{self, QueryFile, SqlError, library};
@@ -85,16 +86,44 @@ pub struct SectionSpec {
     pub sql: Option<String>,
     /// Section title (defaults to the query's title).
     pub title: Option<String>,
-    /// How to present it; `table` for now.
-    #[serde(default = "default_presentation")]
-    pub presentation: String,
+    /// `table`, `chart` or `both`; the default is `both` with a chart, else `table`.
+    pub presentation: Option<String>,
+    /// A chart of the section's rows.
+    pub chart: Option<SectionChart>,
     /// Parameter values; `{period_start}` and `{period_end}` are replaced.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
 }
 
-fn default_presentation() -> String {
-    "table".into()
+/// A chart in a report section: the chart type and which columns play which part.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionChart {
+    /// Chart type, as for `aftersight chart` (`line`, `ranked-bar`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Column for x (categories, times, labels).
+    pub x: Option<String>,
+    /// Value columns.
+    #[serde(default)]
+    pub y: Vec<String>,
+    /// Column naming the series.
+    pub series: Option<String>,
+    /// Numeric column ordering the categories.
+    pub order: Option<String>,
+    /// Values are fractions, shown as percentages.
+    #[serde(default)]
+    pub percent: bool,
+    /// X axis title with its unit.
+    pub x_label: Option<String>,
+    /// Y axis title with its unit.
+    pub y_label: Option<String>,
+}
+
+impl SectionSpec {
+    fn shows_table(&self) -> bool {
+        self.presentation.as_deref() != Some("chart")
+    }
 }
 
 /// Errors of the report command.
@@ -145,6 +174,26 @@ pub enum ReportError {
     /// Formatting results failed.
     #[error(transparent)]
     Output(#[from] sql::output::OutputError),
+    /// A section's chart could not be drawn.
+    #[error("section {index} (`{name}`): chart")]
+    Chart {
+        /// 1-based section number.
+        index: usize,
+        /// Query name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: ChartError,
+    },
+}
+
+/// A section's results, ready for the outputs.
+struct SectionResult {
+    title: String,
+    batches: Vec<RecordBatch>,
+    show_table: bool,
+    /// The chart's PNG: its file name under the report and its bytes.
+    chart: Option<(String, Vec<u8>)>,
 }
 
 /// What to run.
@@ -175,6 +224,8 @@ pub struct SectionReport {
     pub rows: usize,
     /// CSV file, if written.
     pub csv: Option<String>,
+    /// Chart files (PNG and SVG), if any.
+    pub charts: Vec<String>,
 }
 
 /// Outcome of a report run; also its `manifest.json`.
@@ -242,12 +293,27 @@ pub fn load_spec(name: &str, folder: Option<&Path>) -> Result<ReportSpec, Report
                 i + 1
             )));
         }
-        if s.presentation != "table" {
-            return Err(spec_err(format!(
-                "section {}: presentation `{}` is not supported yet (table)",
-                i + 1,
-                s.presentation
-            )));
+        match (s.presentation.as_deref(), &s.chart) {
+            (None | Some("table"), _) | (Some("chart" | "both"), Some(_)) => {}
+            (Some("chart" | "both"), None) => {
+                return Err(spec_err(format!(
+                    "section {}: presentation `{}` needs a [sections.chart] table",
+                    i + 1,
+                    s.presentation.as_deref().unwrap_or_default()
+                )));
+            }
+            (Some(other), _) => {
+                return Err(spec_err(format!(
+                    "section {}: presentation `{other}` is not one of table, chart, both",
+                    i + 1
+                )));
+            }
+        }
+        if let Some(chart) = &s.chart {
+            chart
+                .kind
+                .parse::<ChartKind>()
+                .map_err(|e| spec_err(format!("section {}: {e}", i + 1)))?;
         }
     }
     if let Some(schedule) = &spec.schedule {
@@ -408,7 +474,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
         dry_run: config.dry_run,
     };
 
-    let mut results: Vec<(String, Vec<RecordBatch>)> = Vec::new();
+    let mut results: Vec<SectionResult> = Vec::new();
     for (i, section) in spec.sections.iter().enumerate() {
         let (query, title) = resolve(section, &queries, i)?;
         let given: Vec<(String, String)> = section
@@ -436,6 +502,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
                 query: query.name.clone(),
                 rows: 0,
                 csv: None,
+                charts: Vec::new(),
             });
             continue;
         }
@@ -443,18 +510,18 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
             .collect()
             .await
             .map_err(|e| section_err(SqlError::Query(e)))?;
-        results.push((title, batches));
         manifest.sections.push(SectionReport {
-            title: results.last().expect("just pushed").0.clone(),
+            title: title.clone(),
             query: query.name.clone(),
-            rows: results
-                .last()
-                .expect("just pushed")
-                .1
-                .iter()
-                .map(|b| b.num_rows())
-                .sum(),
+            rows: batches.iter().map(|b| b.num_rows()).sum(),
             csv: None,
+            charts: Vec::new(),
+        });
+        results.push(SectionResult {
+            title,
+            batches,
+            show_table: section.shows_table(),
+            chart: None,
         });
     }
     if config.dry_run {
@@ -472,12 +539,65 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
     let _lock = Lock::acquire(&report_root)?;
     let staging = fsutil::Staging::new(&dir)?;
     let has = |f: &str| spec.formats.iter().any(|x| x == f);
+    let chart_dir = staging.path().join("charts");
+    for (i, section) in spec.sections.iter().enumerate() {
+        let (Some(chart), Some(result)) = (&section.chart, results.get_mut(i)) else {
+            continue;
+        };
+        if result.batches.iter().all(|b| b.num_rows() == 0) {
+            continue;
+        }
+        let query = manifest.sections[i].query.clone();
+        let chart_err = |source| ReportError::Chart {
+            index: i + 1,
+            name: query.clone(),
+            source,
+        };
+        let options = ChartOptions {
+            title: result.title.clone(),
+            subtitle: format!("Period {period} · 统计期 {period}"),
+            x_label: chart.x_label.clone().unwrap_or_default(),
+            y_label: chart.y_label.clone().unwrap_or_default(),
+            footer: charts::footer(&format!("queries/{query}.sql"), &valid_through, Lang::En),
+            percent: chart.percent,
+            ..ChartOptions::default()
+        };
+        let columns = Columns {
+            x: chart.x.clone(),
+            y: chart.y.clone(),
+            series: chart.series.clone(),
+            order: chart.order.clone(),
+        };
+        let kind: ChartKind = chart.kind.parse().map_err(chart_err)?;
+        let frame = Frame::from_batches(&result.batches).map_err(chart_err)?;
+        let plot = charts::prepare::prepare(kind, &frame, &columns, Lang::En).map_err(chart_err)?;
+        fs::create_dir_all(&chart_dir).map_err(fsutil::io_error("create directory", &chart_dir))?;
+        let stem = format!("charts/{:02}-{query}", i + 1);
+        for format in [ImageFormat::Png, ImageFormat::Svg] {
+            let bytes = charts::render_plot(&plot, &options, format).map_err(chart_err)?;
+            let file = format!(
+                "{stem}.{}",
+                if format == ImageFormat::Png {
+                    "png"
+                } else {
+                    "svg"
+                }
+            );
+            let path = staging.path().join(&file);
+            fs::write(&path, &bytes).map_err(fsutil::io_error("write", &path))?;
+            manifest.sections[i].charts.push(file.clone());
+            manifest.files.push(file.clone());
+            if format == ImageFormat::Png {
+                result.chart = Some((file, bytes));
+            }
+        }
+    }
     if has("csv") {
-        for (i, (_, batches)) in results.iter().enumerate() {
+        for (i, result) in results.iter().enumerate() {
             let file = format!("{:02}-{}.csv", i + 1, manifest.sections[i].query);
             let path = staging.path().join(&file);
             let mut out = fs::File::create(&path).map_err(fsutil::io_error("create", &path))?;
-            sql::output::write_safe_csv(&mut out, batches)?;
+            sql::output::write_safe_csv(&mut out, &result.batches)?;
             manifest.sections[i].csv = Some(file.clone());
             manifest.files.push(file);
         }
@@ -554,7 +674,8 @@ async fn rows_in_period(ctx: &SessionContext, start: i32, end: i32) -> Result<i6
     }))
 }
 
-fn now_rfc3339() -> String {
+/// The current time, UTC, RFC 3339.
+pub(crate) fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -611,17 +732,31 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// An inline PNG (a data URI, so the page stays one self-contained file),
+/// shown at half its pixel width: charts are drawn at 2x for sharp screens.
+pub fn png_figure(png: &[u8], alt: &str) -> String {
+    use base64::Engine as _;
+    let width = png_width(png).map_or(960, |w| w / 2);
+    format!(
+        "<figure><img src=\"data:image/png;base64,{}\" alt=\"{}\" width=\"{width}\" style=\"max-width:100%;height:auto\"></figure>",
+        base64::engine::general_purpose::STANDARD.encode(png),
+        escape_html(alt)
+    )
+}
+
+/// Width from a PNG's IHDR chunk.
+fn png_width(png: &[u8]) -> Option<u32> {
+    let bytes: [u8; 4] = png.get(16..20)?.try_into().ok()?;
+    Some(u32::from_be_bytes(bytes))
+}
+
 fn escape_md(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('\n', " ")
 }
 
-fn render_markdown(
-    spec: &ReportSpec,
-    m: &ReportManifest,
-    results: &[(String, Vec<RecordBatch>)],
-) -> String {
+fn render_markdown(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -634,12 +769,18 @@ fn render_markdown(
         "Period **{}** · generated {} · data valid through **{}**\n",
         m.period, m.generated_at, m.data_valid_through
     );
-    for (title, batches) in results {
-        let _ = writeln!(out, "## {}\n", escape_md(title));
-        let Some((cols, rows)) = text_table(batches) else {
+    for section in results {
+        let _ = writeln!(out, "## {}\n", escape_md(&section.title));
+        if let Some((file, _)) = &section.chart {
+            let _ = writeln!(out, "![{}]({file})\n", escape_md(&section.title));
+        }
+        let Some((cols, rows)) = text_table(&section.batches) else {
             out.push_str("_No rows for this period._\n\n");
             continue;
         };
+        if !section.show_table {
+            continue;
+        }
         let escaped = |cells: &[String]| {
             cells
                 .iter()
@@ -657,11 +798,7 @@ fn render_markdown(
     out
 }
 
-fn render_html(
-    spec: &ReportSpec,
-    m: &ReportManifest,
-    results: &[(String, Vec<RecordBatch>)],
-) -> String {
+fn render_html(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResult]) -> String {
     let mut out = String::new();
     let title = format!("{} · {}", spec.title, spec.title_zh);
     let _ = write!(
@@ -681,12 +818,18 @@ th{{background:#f3f3f3}} td:first-child,th:first-child{{text-align:left}}\
     if !spec.description.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", escape_html(&spec.description));
     }
-    for (title, batches) in results {
-        let _ = writeln!(out, "<h2>{}</h2>", escape_html(title));
-        let Some((cols, rows)) = text_table(batches) else {
+    for section in results {
+        let _ = writeln!(out, "<h2>{}</h2>", escape_html(&section.title));
+        if let Some((_, png)) = &section.chart {
+            let _ = writeln!(out, "{}", png_figure(png, &section.title));
+        }
+        let Some((cols, rows)) = text_table(&section.batches) else {
             out.push_str("<p><i>No rows for this period.</i></p>\n");
             continue;
         };
+        if !section.show_table {
+            continue;
+        }
         out.push_str("<table>\n");
         for (tag, cells) in std::iter::once(("th", &cols)).chain(rows.iter().map(|r| ("td", r))) {
             out.push_str("<tr>");

@@ -39,7 +39,11 @@ impl Frame {
     }
 
     /// Adds a text column.
-    pub fn text<S: Into<String>>(mut self, name: &str, values: impl IntoIterator<Item = S>) -> Frame {
+    pub fn text<S: Into<String>>(
+        mut self,
+        name: &str,
+        values: impl IntoIterator<Item = S>,
+    ) -> Frame {
         self.names.push(name.to_owned());
         self.columns.push(Column::Text(
             values.into_iter().map(|v| Some(v.into())).collect(),
@@ -63,7 +67,9 @@ impl Frame {
                     let array = cast(batch.column(index), &DataType::Float64)
                         .map_err(|e| ChartError::Data(format!("column `{}`: {e}", field.name())))?;
                     let array = array.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-                    values.extend((0..array.len()).map(|i| array.is_valid(i).then(|| array.value(i))));
+                    values.extend(
+                        (0..array.len()).map(|i| array.is_valid(i).then(|| array.value(i))),
+                    );
                 }
                 Column::Number(values)
             } else {
@@ -73,7 +79,8 @@ impl Frame {
                         .map_err(|e| ChartError::Data(format!("column `{}`: {e}", field.name())))?;
                     let array = array.as_string::<i32>();
                     values.extend(
-                        (0..array.len()).map(|i| array.is_valid(i).then(|| array.value(i).to_owned())),
+                        (0..array.len())
+                            .map(|i| array.is_valid(i).then(|| array.value(i).to_owned())),
                     );
                 }
                 Column::Text(values)

@@ -87,8 +87,23 @@ pub enum ChartKind {
 impl ChartKind {
     /// Names accepted on the command line and in report specs.
     pub const NAMES: [&'static str; 17] = [
-        "line", "area", "bar", "stacked-bar", "ranked-bar", "heatmap", "weibull", "kaplan-meier", "mcf", "roc", "pr",
-        "calibration", "lift", "scatter", "histogram", "box", "tiles",
+        "line",
+        "area",
+        "bar",
+        "stacked-bar",
+        "ranked-bar",
+        "heatmap",
+        "weibull",
+        "kaplan-meier",
+        "mcf",
+        "roc",
+        "pr",
+        "calibration",
+        "lift",
+        "scatter",
+        "histogram",
+        "box",
+        "tiles",
     ];
     const ALL: [ChartKind; 17] = [
         ChartKind::Line,
@@ -150,6 +165,9 @@ pub struct Columns {
     pub y: Vec<String>,
     /// A column whose values name the series (long data).
     pub series: Option<String>,
+    /// A numeric column that orders the categories (default: first
+    /// appearance; months and dates sort in time order).
+    pub order: Option<String>,
 }
 
 /// Language of the chart's own words (axis defaults, tile comparisons).
@@ -254,7 +272,11 @@ pub fn render(
 }
 
 /// Draws a prepared plot.
-pub fn render_plot(plot: &Plot, options: &ChartOptions, format: ImageFormat) -> Result<Vec<u8>, ChartError> {
+pub fn render_plot(
+    plot: &Plot,
+    options: &ChartOptions,
+    format: ImageFormat,
+) -> Result<Vec<u8>, ChartError> {
     theme::register_font().map_err(ChartError::Draw)?;
     let draw_error = |e: Box<dyn std::error::Error>| ChartError::Draw(e.to_string());
     match format {
@@ -264,8 +286,10 @@ pub fn render_plot(plot: &Plot, options: &ChartOptions, format: ImageFormat) -> 
             let mut buffer = vec![255u8; w as usize * h as usize * 3];
             let points = {
                 let root = BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area();
-                let points = draw::draw(&root, plot, options, theme::Theme { scale }, true).map_err(draw_error)?;
-                root.present().map_err(|e| ChartError::Draw(e.to_string()))?;
+                let points = draw::draw(&root, plot, options, theme::Theme { scale }, true)
+                    .map_err(draw_error)?;
+                root.present()
+                    .map_err(|e| ChartError::Draw(e.to_string()))?;
                 points
             };
             if let (Some(area), Plot::Points(p)) = (points, plot) {
@@ -276,9 +300,12 @@ pub fn render_plot(plot: &Plot, options: &ChartOptions, format: ImageFormat) -> 
         ImageFormat::Svg => {
             let mut svg = String::new();
             {
-                let root = SVGBackend::with_string(&mut svg, (options.width, options.height)).into_drawing_area();
-                draw::draw(&root, plot, options, theme::Theme { scale: 1.0 }, false).map_err(draw_error)?;
-                root.present().map_err(|e| ChartError::Draw(e.to_string()))?;
+                let root = SVGBackend::with_string(&mut svg, (options.width, options.height))
+                    .into_drawing_area();
+                draw::draw(&root, plot, options, theme::Theme { scale: 1.0 }, false)
+                    .map_err(draw_error)?;
+                root.present()
+                    .map_err(|e| ChartError::Draw(e.to_string()))?;
             }
             Ok(svg.into_bytes())
         }
@@ -290,7 +317,10 @@ pub fn render_plot(plot: &Plot, options: &ChartOptions, format: ImageFormat) -> 
 fn rasterise(buffer: &mut [u8], width: u32, area: &draw::PointArea, plot: &prepare::PointPlot) {
     let (left, top, right, bottom) = area.pixels;
     let (x0, x1, y0, y1) = area.range;
-    let (sx, sy) = (f64::from(right - left) / (x1 - x0), f64::from(bottom - top) / (y1 - y0));
+    let (sx, sy) = (
+        f64::from(right - left) / (x1 - x0),
+        f64::from(bottom - top) / (y1 - y0),
+    );
     let colours: Vec<[u16; 3]> = (0..plot.group_names.len().max(1))
         .map(|g| {
             let c = theme::series_colour(g);
@@ -329,8 +359,14 @@ fn encode_png(buffer: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ChartEr
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Fast);
-    let mut writer = encoder.write_header().map_err(|e| ChartError::Encode(e.to_string()))?;
-    writer.write_image_data(buffer).map_err(|e| ChartError::Encode(e.to_string()))?;
-    writer.finish().map_err(|e| ChartError::Encode(e.to_string()))?;
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| ChartError::Encode(e.to_string()))?;
+    writer
+        .write_image_data(buffer)
+        .map_err(|e| ChartError::Encode(e.to_string()))?;
+    writer
+        .finish()
+        .map_err(|e| ChartError::Encode(e.to_string()))?;
     Ok(out)
 }

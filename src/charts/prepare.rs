@@ -228,7 +228,12 @@ pub struct Tile {
 }
 
 /// Turns a frame into what `kind` draws.
-pub fn prepare(kind: ChartKind, frame: &Frame, columns: &Columns, lang: Lang) -> Result<Plot, ChartError> {
+pub fn prepare(
+    kind: ChartKind,
+    frame: &Frame,
+    columns: &Columns,
+    lang: Lang,
+) -> Result<Plot, ChartError> {
     if frame.rows() == 0 {
         return Err(ChartError::Data("the query returned no rows".into()));
     }
@@ -237,7 +242,9 @@ pub fn prepare(kind: ChartKind, frame: &Frame, columns: &Columns, lang: Lang) ->
         ChartKind::Line => Plot::Categories(categories(frame, columns, CategoryStyle::Line)?),
         ChartKind::Area => Plot::Categories(categories(frame, columns, CategoryStyle::Area)?),
         ChartKind::Bar => Plot::Categories(categories(frame, columns, CategoryStyle::Grouped)?),
-        ChartKind::StackedBar => Plot::Categories(categories(frame, columns, CategoryStyle::Stacked)?),
+        ChartKind::StackedBar => {
+            Plot::Categories(categories(frame, columns, CategoryStyle::Stacked)?)
+        }
         ChartKind::RankedBar => Plot::Categories(ranked(frame, columns)?),
         ChartKind::Heatmap => Plot::Grid(grid(frame, columns)?),
         ChartKind::Weibull => Plot::Curves(weibull(frame, columns, zh)?),
@@ -284,18 +291,24 @@ fn y_columns(frame: &Frame, columns: &Columns, skip: &[&str]) -> Result<Vec<Stri
 fn looks_like_dates(labels: &[String]) -> bool {
     labels.iter().all(|l| {
         let b = l.as_bytes();
-        b.len() >= 7 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5..7].iter().all(u8::is_ascii_digit)
+        b.len() >= 7
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[5..7].iter().all(u8::is_ascii_digit)
     })
 }
 
 /// Pivots long data (x, y, series) or wide data (x, y1, y2, …) into
 /// categories × series, summing duplicate cells.
-fn categories(frame: &Frame, columns: &Columns, style: CategoryStyle) -> Result<CategoryPlot, ChartError> {
+fn categories(
+    frame: &Frame,
+    columns: &Columns,
+    style: CategoryStyle,
+) -> Result<CategoryPlot, ChartError> {
     let x = x_column(frame, columns)?;
     let mut skip = vec![x.as_str()];
-    if let Some(s) = &columns.series {
-        skip.push(s);
-    }
+    skip.extend(columns.series.as_deref());
+    skip.extend(columns.order.as_deref());
     let ys = y_columns(frame, columns, &skip)?;
     let xs = frame.labels(&x)?;
     let mut order: Vec<String> = Vec::new();
@@ -311,7 +324,10 @@ fn categories(frame: &Frame, columns: &Columns, style: CategoryStyle) -> Result<
         let at = match series.iter().position(|s| s.name == name) {
             Some(at) => at,
             None => {
-                series.push(Series { name: name.to_owned(), values: vec![f64::NAN; order.len()] });
+                series.push(Series {
+                    name: name.to_owned(),
+                    values: vec![f64::NAN; order.len()],
+                });
                 series.len() - 1
             }
         };
@@ -321,7 +337,9 @@ fn categories(frame: &Frame, columns: &Columns, style: CategoryStyle) -> Result<
     match &columns.series {
         Some(s) => {
             if ys.len() != 1 {
-                return Err(ChartError::Data("with --series, give exactly one --y column".into()));
+                return Err(ChartError::Data(
+                    "with --series, give exactly one --y column".into(),
+                ));
             }
             let names = frame.labels(s)?;
             let values = frame.numbers(&ys[0])?;
@@ -342,17 +360,43 @@ fn categories(frame: &Frame, columns: &Columns, style: CategoryStyle) -> Result<
             }
         }
     }
-    if looks_like_dates(&order) {
-        let mut permutation: Vec<usize> = (0..order.len()).collect();
-        permutation.sort_by(|&a, &b| order[a].cmp(&order[b]));
+    let permutation: Option<Vec<usize>> = match &columns.order {
+        Some(column) => {
+            let keys = frame.numbers(column)?;
+            let mut rank = vec![f64::INFINITY; order.len()];
+            for (label, key) in xs.iter().zip(keys) {
+                let at = index[label.as_str()];
+                rank[at] = rank[at].min(key.unwrap_or(f64::INFINITY));
+            }
+            let mut p: Vec<usize> = (0..order.len()).collect();
+            p.sort_by(|&a, &b| rank[a].total_cmp(&rank[b]));
+            Some(p)
+        }
+        None if looks_like_dates(&order) => {
+            let mut p: Vec<usize> = (0..order.len()).collect();
+            p.sort_by(|&a, &b| order[a].cmp(&order[b]));
+            Some(p)
+        }
+        None => None,
+    };
+    if let Some(permutation) = permutation {
         order = permutation.iter().map(|&i| order[i].clone()).collect();
         for s in &mut series {
             s.values = permutation.iter().map(|&i| s.values[i]).collect();
         }
     }
     let series = limit_series(series, style != CategoryStyle::Line);
-    let y_title = if ys.len() == 1 { ys[0].clone() } else { String::new() };
-    Ok(CategoryPlot { style, categories: order, series, y_title })
+    let y_title = if ys.len() == 1 {
+        ys[0].clone()
+    } else {
+        String::new()
+    };
+    Ok(CategoryPlot {
+        style,
+        categories: order,
+        series,
+        y_title,
+    })
 }
 
 /// Keeps the largest series; folds the rest into "Other" when values add up.
@@ -364,7 +408,10 @@ fn limit_series(mut series: Vec<Series>, additive: bool) -> Vec<Series> {
     series.sort_by(|a, b| total(b).total_cmp(&total(a)));
     let rest = series.split_off(MAX_SERIES - usize::from(additive));
     if additive {
-        let mut other = Series { name: format!("Other ({})", rest.len()), values: vec![0.0; series[0].values.len()] };
+        let mut other = Series {
+            name: format!("Other ({})", rest.len()),
+            values: vec![0.0; series[0].values.len()],
+        };
         for s in &rest {
             for (o, v) in other.values.iter_mut().zip(&s.values) {
                 if v.is_finite() {
@@ -378,10 +425,19 @@ fn limit_series(mut series: Vec<Series>, additive: bool) -> Vec<Series> {
 }
 
 fn ranked(frame: &Frame, columns: &Columns) -> Result<CategoryPlot, ChartError> {
-    let mut plot = categories(frame, &Columns { series: None, ..columns.clone() }, CategoryStyle::Ranked)?;
+    let mut plot = categories(
+        frame,
+        &Columns {
+            series: None,
+            ..columns.clone()
+        },
+        CategoryStyle::Ranked,
+    )?;
     plot.series.truncate(1);
     let values = &plot.series[0].values;
-    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_finite()).collect();
+    let mut order: Vec<usize> = (0..values.len())
+        .filter(|&i| values[i].is_finite())
+        .collect();
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
     order.truncate(MAX_RANKED);
     plot.categories = order.iter().map(|&i| plot.categories[i].clone()).collect();
@@ -399,45 +455,74 @@ fn grid(frame: &Frame, columns: &Columns) -> Result<GridPlot, ChartError> {
     // `categories` folds beyond eight series; a heatmap has room for more rows.
     let x = x_column(frame, columns)?;
     let ys = y_columns(frame, columns, &[x.as_str(), row.as_str()])?;
-    let (xs, rs, values) = (frame.labels(&x)?, frame.labels(row)?, frame.numbers(&ys[0])?);
+    let (xs, rs, values) = (
+        frame.labels(&x)?,
+        frame.labels(row)?,
+        frame.numbers(&ys[0])?,
+    );
     let mut rows: Vec<String> = Vec::new();
     for r in &rs {
         if !rows.contains(r) {
             rows.push(r.clone());
         }
     }
-    let column_at: HashMap<&str, usize> = plot.categories.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let column_at: HashMap<&str, usize> = plot
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
     let mut cells = vec![vec![f64::NAN; plot.categories.len()]; rows.len()];
     for ((x, r), v) in xs.iter().zip(&rs).zip(values) {
-        let (Some(v), Some(ri)) = (v, rows.iter().position(|n| n == r)) else { continue };
+        let (Some(v), Some(ri)) = (v, rows.iter().position(|n| n == r)) else {
+            continue;
+        };
         let cell = &mut cells[ri][column_at[x.as_str()]];
         *cell = if cell.is_nan() { *v } else { *cell + v };
     }
-    Ok(GridPlot { columns: plot.categories, rows, values: cells })
+    Ok(GridPlot {
+        columns: plot.categories,
+        rows,
+        values: cells,
+    })
 }
 
 /// Failure flags: numbers (non-zero is a failure) or text (`true`/`1`/`yes`).
 fn flags(frame: &Frame, name: &str) -> Result<Vec<bool>, ChartError> {
     if frame.is_number(name) {
-        frame.numbers(name)?
+        frame
+            .numbers(name)?
             .iter()
             .enumerate()
-            .map(|(i, v)| v.map(|v| v != 0.0).ok_or_else(|| ChartError::Data(format!("row {}: `{name}` is empty", i + 1))))
+            .map(|(i, v)| {
+                v.map(|v| v != 0.0)
+                    .ok_or_else(|| ChartError::Data(format!("row {}: `{name}` is empty", i + 1)))
+            })
             .collect()
     } else {
-        frame.labels(name)?
+        frame
+            .labels(name)?
             .iter()
             .enumerate()
             .map(|(i, v)| match v.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "y" | "t" => Ok(true),
                 "false" | "0" | "no" | "n" | "f" => Ok(false),
-                other => Err(ChartError::Data(format!("row {}: `{name}` is `{other}`; expected true or false", i + 1))),
+                other => Err(ChartError::Data(format!(
+                    "row {}: `{name}` is `{other}`; expected true or false",
+                    i + 1
+                ))),
             })
             .collect()
     }
 }
 
-fn pick(frame: &Frame, given: Option<&String>, defaults: &[&str], what: &str, flag: &str) -> Result<String, ChartError> {
+fn pick(
+    frame: &Frame,
+    given: Option<&String>,
+    defaults: &[&str],
+    what: &str,
+    flag: &str,
+) -> Result<String, ChartError> {
     if let Some(g) = given {
         return Ok(g.clone());
     }
@@ -445,13 +530,33 @@ fn pick(frame: &Frame, given: Option<&String>, defaults: &[&str], what: &str, fl
         .iter()
         .find(|d| frame.column(d).is_ok())
         .map(|d| (*d).to_owned())
-        .ok_or_else(|| ChartError::Data(format!("give the {what} column with {flag} (columns: {})", frame.names().join(", "))))
+        .ok_or_else(|| {
+            ChartError::Data(format!(
+                "give the {what} column with {flag} (columns: {})",
+                frame.names().join(", ")
+            ))
+        })
 }
 
 /// Lives per group (at most [`MAX_SERIES`] groups, largest first).
-fn grouped_lives(frame: &Frame, columns: &Columns) -> Result<(String, Vec<(String, Vec<Life>)>), ChartError> {
-    let time = pick(frame, columns.x.as_ref(), &["months", "time", "thousand_km"], "time", "--x")?;
-    let event = pick(frame, columns.y.first(), &["failed", "event", "failure"], "failure flag", "--y")?;
+fn grouped_lives(
+    frame: &Frame,
+    columns: &Columns,
+) -> Result<(String, Vec<(String, Vec<Life>)>), ChartError> {
+    let time = pick(
+        frame,
+        columns.x.as_ref(),
+        &["months", "time", "thousand_km"],
+        "time",
+        "--x",
+    )?;
+    let event = pick(
+        frame,
+        columns.y.first(),
+        &["failed", "event", "failure"],
+        "failure flag",
+        "--y",
+    )?;
     let times = frame.numbers(&time)?;
     let events = flags(frame, &event)?;
     let groups = match &columns.series {
@@ -461,7 +566,10 @@ fn grouped_lives(frame: &Frame, columns: &Columns) -> Result<(String, Vec<(Strin
     let mut rows = Vec::with_capacity(times.len());
     for (i, (t, failed)) in times.iter().zip(events).enumerate() {
         let Some(t) = t.filter(|t| t.is_finite() && *t >= 0.0) else {
-            return Err(ChartError::Data(format!("row {}: `{time}` must be a time ≥ 0", i + 1)));
+            return Err(ChartError::Data(format!(
+                "row {}: `{time}` must be a time ≥ 0",
+                i + 1
+            )));
         };
         rows.push((groups[i].clone(), Life { time: t, failed }));
     }
@@ -494,7 +602,9 @@ fn thin<T: Clone>(points: &[T], keep: usize) -> Vec<T> {
         return points.to_vec();
     }
     let step = points.len() as f64 / keep as f64;
-    let mut out: Vec<T> = (0..keep).map(|i| points[(i as f64 * step) as usize].clone()).collect();
+    let mut out: Vec<T> = (0..keep)
+        .map(|i| points[(i as f64 * step) as usize].clone())
+        .collect();
     out.push(points[points.len() - 1].clone());
     out
 }
@@ -509,12 +619,24 @@ fn weibull(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, Char
         }
         let fit = reliability::fit_weibull(lives).ok();
         let label = match &fit {
-            Some(f) => format!("{name}  β {:.2}  η {}", f.shape, super::theme::format_number(f.scale)),
+            Some(f) => format!(
+                "{name}  β {:.2}  η {}",
+                f.shape,
+                super::theme::format_number(f.scale)
+            ),
             None => name.clone(),
         };
-        curves.push(Curve { name: label, points: thin(&ranks, MAX_CURVE_POINTS), markers: true, colour, ..Curve::default() });
+        curves.push(Curve {
+            name: label,
+            points: thin(&ranks, MAX_CURVE_POINTS),
+            markers: true,
+            colour,
+            ..Curve::default()
+        });
         if let Some(fit) = fit {
-            let (t_min, t_max) = ranks.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+            let (t_min, t_max) = ranks.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+                (lo.min(p.0), hi.max(p.0))
+            });
             let (from, to) = ((t_min * 0.7).ln(), (t_max * 1.4).ln());
             let var_shape = fit.shape_se.powi(2);
             let var_log_scale = (fit.scale_se / fit.scale).powi(2);
@@ -525,12 +647,21 @@ fn weibull(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, Char
                 let log_t = from + (to - from) * f64::from(i) / 60.0;
                 let d = log_t - fit.scale.ln();
                 let u = fit.shape * d;
-                let se = (d * d * var_shape + fit.shape.powi(2) * var_log_scale - 2.0 * fit.shape * d * cov).max(0.0).sqrt();
+                let se = (d * d * var_shape + fit.shape.powi(2) * var_log_scale
+                    - 2.0 * fit.shape * d * cov)
+                    .max(0.0)
+                    .sqrt();
                 let f = |u: f64| 1.0 - (-u.exp()).exp();
                 line.push((log_t.exp(), f(u)));
                 band.push((log_t.exp(), f(u - 1.96 * se), f(u + 1.96 * se)));
             }
-            curves.push(Curve { name: String::new(), points: line, band, colour, ..Curve::default() });
+            curves.push(Curve {
+                name: String::new(),
+                points: line,
+                band,
+                colour,
+                ..Curve::default()
+            });
         }
     }
     if curves.is_empty() {
@@ -541,7 +672,12 @@ fn weibull(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, Char
         x_scale: Scale::Log,
         y_scale: Scale::WeibullProbability,
         x_title: time,
-        y_title: if zh { "累计故障比例（中位秩）" } else { "Fraction failed (median rank)" }.into(),
+        y_title: if zh {
+            "累计故障比例（中位秩）"
+        } else {
+            "Fraction failed (median rank)"
+        }
+        .into(),
         unit_y: false,
     })
 }
@@ -557,7 +693,14 @@ fn kaplan_meier(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot,
             let mut band = vec![(0.0, 1.0, 1.0)];
             points.extend(steps.iter().map(|s| (s.time, s.survival)));
             band.extend(steps.iter().map(|s| (s.time, s.lower, s.upper)));
-            Curve { name: name.clone(), points: thin(&points, MAX_CURVE_POINTS), band: thin(&band, MAX_CURVE_POINTS), step: true, colour, ..Curve::default() }
+            Curve {
+                name: name.clone(),
+                points: thin(&points, MAX_CURVE_POINTS),
+                band: thin(&band, MAX_CURVE_POINTS),
+                step: true,
+                colour,
+                ..Curve::default()
+            }
         })
         .collect();
     Ok(CurvePlot {
@@ -565,24 +708,57 @@ fn kaplan_meier(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot,
         x_scale: Scale::Linear,
         y_scale: Scale::Percent,
         x_title: time,
-        y_title: if zh { "未发生故障比例" } else { "Share without failure" }.into(),
+        y_title: if zh {
+            "未发生故障比例"
+        } else {
+            "Share without failure"
+        }
+        .into(),
         unit_y: true,
     })
 }
 
 fn mcf(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, ChartError> {
-    let unit = pick(frame, columns.series.as_ref(), &["unit", "vin"], "unit", "--series")?;
-    let time = pick(frame, columns.x.as_ref(), &["months", "time"], "time", "--x")?;
-    let event = pick(frame, columns.y.first(), &["event", "failed"], "event flag", "--y")?;
-    let (units, times, events) = (frame.labels(&unit)?, frame.numbers(&time)?, flags(frame, &event)?);
+    let unit = pick(
+        frame,
+        columns.series.as_ref(),
+        &["unit", "vin"],
+        "unit",
+        "--series",
+    )?;
+    let time = pick(
+        frame,
+        columns.x.as_ref(),
+        &["months", "time"],
+        "time",
+        "--x",
+    )?;
+    let event = pick(
+        frame,
+        columns.y.first(),
+        &["event", "failed"],
+        "event flag",
+        "--y",
+    )?;
+    let (units, times, events) = (
+        frame.labels(&unit)?,
+        frame.numbers(&time)?,
+        flags(frame, &event)?,
+    );
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut histories: Vec<UnitHistory> = Vec::new();
     for (i, u) in units.iter().enumerate() {
         let Some(t) = times[i].filter(|t| t.is_finite() && *t >= 0.0) else {
-            return Err(ChartError::Data(format!("row {}: `{time}` must be a time ≥ 0", i + 1)));
+            return Err(ChartError::Data(format!(
+                "row {}: `{time}` must be a time ≥ 0",
+                i + 1
+            )));
         };
         let at = *index.entry(u).or_insert_with(|| {
-            histories.push(UnitHistory { events: Vec::new(), end: 0.0 });
+            histories.push(UnitHistory {
+                events: Vec::new(),
+                end: 0.0,
+            });
             histories.len() - 1
         });
         if events[i] {
@@ -595,22 +771,50 @@ fn mcf(frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, ChartErr
     let mut band = vec![(0.0, 0.0, 0.0)];
     line.extend(points.iter().map(|p| (p.time, p.mcf)));
     band.extend(points.iter().map(|p| (p.time, p.lower, p.upper)));
-    let name = format!("{} {}", super::theme::format_number(histories.len() as f64), if zh { "个单元" } else { "units" });
+    let name = format!(
+        "{} {}",
+        super::theme::format_number(histories.len() as f64),
+        if zh { "个单元" } else { "units" }
+    );
     Ok(CurvePlot {
-        curves: vec![Curve { name, points: thin(&line, MAX_CURVE_POINTS), band: thin(&band, MAX_CURVE_POINTS), step: true, ..Curve::default() }],
+        curves: vec![Curve {
+            name,
+            points: thin(&line, MAX_CURVE_POINTS),
+            band: thin(&band, MAX_CURVE_POINTS),
+            step: true,
+            ..Curve::default()
+        }],
         x_scale: Scale::Linear,
         y_scale: Scale::Linear,
         x_title: time,
-        y_title: if zh { "每单元累计平均维修次数" } else { "Mean cumulative repairs per unit" }.into(),
+        y_title: if zh {
+            "每单元累计平均维修次数"
+        } else {
+            "Mean cumulative repairs per unit"
+        }
+        .into(),
         unit_y: false,
     })
 }
 
 /// Labels and scores per curve: one curve per score column, or per group.
-fn scored(frame: &Frame, columns: &Columns) -> Result<Vec<(String, Vec<bool>, Vec<f64>)>, ChartError> {
-    let label = pick(frame, columns.x.as_ref(), &["label", "actual", "outcome"], "label", "--x")?;
+fn scored(
+    frame: &Frame,
+    columns: &Columns,
+) -> Result<Vec<(String, Vec<bool>, Vec<f64>)>, ChartError> {
+    let label = pick(
+        frame,
+        columns.x.as_ref(),
+        &["label", "actual", "outcome"],
+        "label",
+        "--x",
+    )?;
     let labels = flags(frame, &label)?;
-    let scores = y_columns(frame, columns, &[label.as_str(), columns.series.as_deref().unwrap_or("")])?;
+    let scores = y_columns(
+        frame,
+        columns,
+        &[label.as_str(), columns.series.as_deref().unwrap_or("")],
+    )?;
     let groups = match &columns.series {
         Some(s) => Some(frame.labels(s)?),
         None => None,
@@ -637,8 +841,13 @@ fn scored(frame: &Frame, columns: &Columns) -> Result<Vec<(String, Vec<bool>, Ve
         }
     }
     out.truncate(MAX_SERIES);
-    if out.iter().any(|(_, l, _)| !l.contains(&true) || !l.contains(&false)) {
-        return Err(ChartError::Data(format!("`{label}` needs both outcomes (true and false) in every curve")));
+    if out
+        .iter()
+        .any(|(_, l, _)| !l.contains(&true) || !l.contains(&false))
+    {
+        return Err(ChartError::Data(format!(
+            "`{label}` needs both outcomes (true and false) in every curve"
+        )));
     }
     Ok(out)
 }
@@ -653,7 +862,11 @@ pub fn precision_recall_points(labels: &[bool], scores: &[f64]) -> Vec<(f64, f64
     rank_sweep(labels, scores, |tp, fp, p, _| (tp / p, tp / (tp + fp)))
 }
 
-fn rank_sweep(labels: &[bool], scores: &[f64], point: impl Fn(f64, f64, f64, f64) -> (f64, f64)) -> Vec<(f64, f64)> {
+fn rank_sweep(
+    labels: &[bool],
+    scores: &[f64],
+    point: impl Fn(f64, f64, f64, f64) -> (f64, f64),
+) -> Vec<(f64, f64)> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let p = labels.iter().filter(|&&l| l).count() as f64;
@@ -674,40 +887,84 @@ fn rank_sweep(labels: &[bool], scores: &[f64], point: impl Fn(f64, f64, f64, f64
     out
 }
 
-fn evaluation(kind: ChartKind, frame: &Frame, columns: &Columns, zh: bool) -> Result<CurvePlot, ChartError> {
+fn evaluation(
+    kind: ChartKind,
+    frame: &Frame,
+    columns: &Columns,
+    zh: bool,
+) -> Result<CurvePlot, ChartError> {
     let sets = scored(frame, columns)?;
     let mut curves = Vec::new();
     let t = |en: &str, cn: &str| if zh { cn.to_owned() } else { en.to_owned() };
     let (x_title, y_title) = match kind {
-        ChartKind::Roc => (t("False-positive rate", "假阳性率"), t("True-positive rate (recall)", "真阳性率（召回率）")),
+        ChartKind::Roc => (
+            t("False-positive rate", "假阳性率"),
+            t("True-positive rate (recall)", "真阳性率（召回率）"),
+        ),
         ChartKind::PrecisionRecall => (t("Recall", "召回率"), t("Precision", "精确率")),
-        ChartKind::Calibration => (t("Predicted probability", "预测概率"), t("Observed share", "实际比例")),
-        _ => (t("Share of population targeted, highest scores first", "按得分从高到低覆盖的人群比例"), t("Lift over random", "相对随机的提升倍数")),
+        ChartKind::Calibration => (
+            t("Predicted probability", "预测概率"),
+            t("Observed share", "实际比例"),
+        ),
+        _ => (
+            t(
+                "Share of population targeted, highest scores first",
+                "按得分从高到低覆盖的人群比例",
+            ),
+            t("Lift over random", "相对随机的提升倍数"),
+        ),
     };
     for (colour, (name, labels, scores)) in sets.iter().enumerate() {
         let (points, label, markers) = match kind {
             ChartKind::Roc => {
                 let mut pts = vec![(0.0, 0.0)];
                 pts.extend(roc_points(labels, scores));
-                (pts, format!("{name} (AUC {:.3})", metrics::roc_auc(labels, scores)), false)
+                (
+                    pts,
+                    format!("{name} (AUC {:.3})", metrics::roc_auc(labels, scores)),
+                    false,
+                )
             }
             ChartKind::PrecisionRecall => {
                 let pts = precision_recall_points(labels, scores);
-                (pts, format!("{name} (AP {:.3})", metrics::average_precision(labels, scores)), false)
+                (
+                    pts,
+                    format!(
+                        "{name} (AP {:.3})",
+                        metrics::average_precision(labels, scores)
+                    ),
+                    false,
+                )
             }
             ChartKind::Calibration => {
                 let bins = metrics::calibration(labels, scores);
-                (bins.iter().map(|b| (b.predicted, b.observed)).collect(), format!("{name} (Brier {:.4})", metrics::brier(labels, scores)), true)
+                (
+                    bins.iter().map(|b| (b.predicted, b.observed)).collect(),
+                    format!("{name} (Brier {:.4})", metrics::brier(labels, scores)),
+                    true,
+                )
             }
             _ => {
                 let deciles = metrics::lift_table(labels, scores);
-                let pts = deciles.iter().map(|d| (d.decile as f64 / 10.0, d.lift)).collect();
+                let pts = deciles
+                    .iter()
+                    .map(|d| (d.decile as f64 / 10.0, d.lift))
+                    .collect();
                 (pts, name.clone(), true)
             }
         };
-        let mut curve = Curve { name: label, points: thin(&points, MAX_CURVE_POINTS), colour, ..Curve::default() };
+        let mut curve = Curve {
+            name: label,
+            points: thin(&points, MAX_CURVE_POINTS),
+            colour,
+            ..Curve::default()
+        };
         if markers {
-            curves.push(Curve { markers: true, name: String::new(), ..curve.clone() });
+            curves.push(Curve {
+                markers: true,
+                name: String::new(),
+                ..curve.clone()
+            });
         }
         curve.step = kind == ChartKind::PrecisionRecall;
         curves.push(curve);
@@ -721,12 +978,20 @@ fn evaluation(kind: ChartKind, frame: &Frame, columns: &Columns, zh: bool) -> Re
         }
         _ => vec![(0.1, 1.0), (1.0, 1.0)],
     };
-    curves.push(Curve { points: reference, reference: true, ..Curve::default() });
+    curves.push(Curve {
+        points: reference,
+        reference: true,
+        ..Curve::default()
+    });
     let unit_y = kind != ChartKind::Lift;
     Ok(CurvePlot {
         curves,
         x_scale: Scale::Percent,
-        y_scale: if unit_y { Scale::Percent } else { Scale::Linear },
+        y_scale: if unit_y {
+            Scale::Percent
+        } else {
+            Scale::Linear
+        },
         x_title,
         y_title,
         unit_y,
@@ -755,7 +1020,9 @@ fn points(frame: &Frame, columns: &Columns) -> Result<PointPlot, ChartError> {
     };
     if let (Some(x), [y]) = (&columns.x, columns.y.as_slice()) {
         let (xs, ys) = (frame.numbers(x)?, frame.numbers(y)?);
-        let keep: Vec<usize> = (0..xs.len()).filter(|&i| xs[i].is_some() && ys[i].is_some()).collect();
+        let keep: Vec<usize> = (0..xs.len())
+            .filter(|&i| xs[i].is_some() && ys[i].is_some())
+            .collect();
         return Ok(PointPlot {
             xs: keep.iter().map(|&i| xs[i].unwrap_or_default()).collect(),
             ys: keep.iter().map(|&i| ys[i].unwrap_or_default()).collect(),
@@ -767,22 +1034,40 @@ fn points(frame: &Frame, columns: &Columns) -> Result<PointPlot, ChartError> {
     }
     let features = y_columns(frame, columns, &skip)?;
     if features.len() < 2 {
-        return Err(ChartError::Data("a scatter needs --x and --y, or two or more numeric columns to project".into()));
+        return Err(ChartError::Data(
+            "a scatter needs --x and --y, or two or more numeric columns to project".into(),
+        ));
     }
-    let data: Vec<&[Option<f64>]> = features.iter().map(|f| frame.numbers(f)).collect::<Result<_, _>>()?;
-    let keep: Vec<usize> = (0..frame.rows()).filter(|&i| data.iter().all(|c| c[i].is_some_and(f64::is_finite))).collect();
+    let data: Vec<&[Option<f64>]> = features
+        .iter()
+        .map(|f| frame.numbers(f))
+        .collect::<Result<_, _>>()?;
+    let keep: Vec<usize> = (0..frame.rows())
+        .filter(|&i| data.iter().all(|c| c[i].is_some_and(f64::is_finite)))
+        .collect();
     let columns_std: Vec<Vec<f64>> = data
         .iter()
         .map(|c| {
             let v: Vec<f64> = keep.iter().map(|&i| c[i].unwrap_or_default()).collect();
             let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(2) as f64).sqrt();
-            v.iter().map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 }).collect()
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(2) as f64).sqrt();
+            v.iter()
+                .map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 })
+                .collect()
         })
         .collect();
     let (components, shares) = principal_components(&columns_std, 2);
     let project = |k: usize| -> Vec<f64> {
-        (0..keep.len()).map(|r| columns_std.iter().zip(&components[k]).map(|(c, w)| c[r] * w).sum()).collect()
+        (0..keep.len())
+            .map(|r| {
+                columns_std
+                    .iter()
+                    .zip(&components[k])
+                    .map(|(c, w)| c[r] * w)
+                    .sum()
+            })
+            .collect()
     };
     Ok(PointPlot {
         xs: project(0),
@@ -802,14 +1087,24 @@ pub fn principal_components(columns: &[Vec<f64>], k: usize) -> (Vec<Vec<f64>>, V
     let mut a = vec![vec![0.0; d]; d];
     for i in 0..d {
         for j in i..d {
-            let c = columns[i].iter().zip(&columns[j]).map(|(x, y)| x * y).sum::<f64>() / (n - 1.0);
+            let c = columns[i]
+                .iter()
+                .zip(&columns[j])
+                .map(|(x, y)| x * y)
+                .sum::<f64>()
+                / (n - 1.0);
             a[i][j] = c;
             a[j][i] = c;
         }
     }
-    let mut v: Vec<Vec<f64>> = (0..d).map(|i| (0..d).map(|j| f64::from(u8::from(i == j))).collect()).collect();
+    let mut v: Vec<Vec<f64>> = (0..d)
+        .map(|i| (0..d).map(|j| f64::from(u8::from(i == j))).collect())
+        .collect();
     for _sweep in 0..100 {
-        let off: f64 = (0..d).flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i][j].powi(2)).sum();
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j].powi(2))
+            .sum();
         if off < 1e-20 {
             break;
         }
@@ -843,8 +1138,16 @@ pub fn principal_components(columns: &[Vec<f64>], k: usize) -> (Vec<Vec<f64>>, V
     let total: f64 = (0..d).map(|i| a[i][i]).sum();
     let mut order: Vec<usize> = (0..d).collect();
     order.sort_by(|&x, &y| a[y][y].total_cmp(&a[x][x]));
-    let vectors = order.iter().take(k).map(|&c| (0..d).map(|r| v[r][c]).collect()).collect();
-    let shares = order.iter().take(k).map(|&c| a[c][c] / total.max(f64::MIN_POSITIVE)).collect();
+    let vectors = order
+        .iter()
+        .take(k)
+        .map(|&c| (0..d).map(|r| v[r][c]).collect())
+        .collect();
+    let shares = order
+        .iter()
+        .take(k)
+        .map(|&c| a[c][c] / total.max(f64::MIN_POSITIVE))
+        .collect();
     (vectors, shares)
 }
 
@@ -855,7 +1158,15 @@ pub fn nice_step(raw: f64) -> f64 {
     }
     let power = 10f64.powf(raw.log10().floor());
     let f = raw / power;
-    let nice = if f <= 1.0 { 1.0 } else if f <= 2.0 { 2.0 } else if f <= 5.0 { 5.0 } else { 10.0 };
+    let nice = if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
     nice * power
 }
 
@@ -872,7 +1183,10 @@ fn histogram(frame: &Frame, columns: &Columns) -> Result<HistogramPlot, ChartErr
     let mut data: Vec<(f64, f64)> = values
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (v, weights.map_or(1.0, |w| w[i].unwrap_or(0.0)))))
+        .filter_map(|(i, v)| {
+            v.filter(|v| v.is_finite())
+                .map(|v| (v, weights.map_or(1.0, |w| w[i].unwrap_or(0.0))))
+        })
         .collect();
     if data.is_empty() {
         return Err(ChartError::Data(format!("`{x}` has no values")));
@@ -883,11 +1197,22 @@ fn histogram(frame: &Frame, columns: &Columns) -> Result<HistogramPlot, ChartErr
     // 99th percentile go into the last bin, and the axis title says so.
     let (lo, max) = (data[0].0, data[data.len() - 1].0);
     let hi = if data.len() >= 200 { q(0.99) } else { max };
-    let x_title = if hi < max { format!("{x} (last bin includes the top 1%, up to {})", super::theme::format_number(max)) } else { x.clone() };
+    let x_title = if hi < max {
+        format!(
+            "{x} (last bin includes the top 1%, up to {})",
+            super::theme::format_number(max)
+        )
+    } else {
+        x.clone()
+    };
     let iqr = q(0.75) - q(0.25);
     let fd = 2.0 * iqr / (data.len() as f64).cbrt();
     let span = (hi - lo).max(f64::MIN_POSITIVE);
-    let raw = if fd > 0.0 { fd.max(span / 60.0) } else { span / 20.0 };
+    let raw = if fd > 0.0 {
+        fd.max(span / 60.0)
+    } else {
+        span / 20.0
+    };
     let width = nice_step(raw.max(span / 60.0));
     let start = (lo / width).floor() * width;
     let bins = (((hi - start) / width).floor() as usize + 1).clamp(1, 200);
@@ -895,7 +1220,11 @@ fn histogram(frame: &Frame, columns: &Columns) -> Result<HistogramPlot, ChartErr
     for (v, w) in &data {
         counts[(((v - start) / width).max(0.0) as usize).min(bins - 1)] += w;
     }
-    Ok(HistogramPlot { edges: (0..=bins).map(|i| start + width * i as f64).collect(), counts, x_title })
+    Ok(HistogramPlot {
+        edges: (0..=bins).map(|i| start + width * i as f64).collect(),
+        counts,
+        x_title,
+    })
 }
 
 /// Type-7 quantile of sorted values.
@@ -915,7 +1244,9 @@ fn boxes(frame: &Frame, columns: &Columns) -> Result<BoxPlot, ChartError> {
     };
     let mut by_group: Vec<(String, Vec<f64>)> = Vec::new();
     for (g, v) in groups.iter().zip(values) {
-        let Some(v) = v.filter(|v| v.is_finite()) else { continue };
+        let Some(v) = v.filter(|v| v.is_finite()) else {
+            continue;
+        };
         match by_group.iter_mut().find(|(n, _)| n == g) {
             Some((_, vs)) => vs.push(v),
             None => by_group.push((g.clone(), vec![v])),
@@ -929,9 +1260,27 @@ fn boxes(frame: &Frame, columns: &Columns) -> Result<BoxPlot, ChartError> {
             let (q1, median, q3) = (quantile(&vs, 0.25), quantile(&vs, 0.5), quantile(&vs, 0.75));
             let (fence_lo, fence_hi) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
             let low = vs.iter().copied().find(|&v| v >= fence_lo).unwrap_or(q1);
-            let high = vs.iter().rev().copied().find(|&v| v <= fence_hi).unwrap_or(q3);
-            let outliers: Vec<f64> = vs.iter().copied().filter(|&v| v < low || v > high).collect();
-            BoxStats { name, n: vs.len(), low, q1, median, q3, high, outliers: thin(&outliers, 200) }
+            let high = vs
+                .iter()
+                .rev()
+                .copied()
+                .find(|&v| v <= fence_hi)
+                .unwrap_or(q3);
+            let outliers: Vec<f64> = vs
+                .iter()
+                .copied()
+                .filter(|&v| v < low || v > high)
+                .collect();
+            BoxStats {
+                name,
+                n: vs.len(),
+                low,
+                q1,
+                median,
+                q3,
+                high,
+                outliers: thin(&outliers, 200),
+            }
         })
         .collect();
     Ok(BoxPlot { boxes, y_title: y })
@@ -940,12 +1289,18 @@ fn boxes(frame: &Frame, columns: &Columns) -> Result<BoxPlot, ChartError> {
 fn tiles(frame: &Frame, columns: &Columns) -> Result<Vec<Tile>, ChartError> {
     let x = x_column(frame, columns)?;
     let ys = if columns.y.is_empty() {
-        ["value", "previous", "last_year"].iter().filter(|c| frame.column(c).is_ok()).map(|c| (*c).to_owned()).collect()
+        ["value", "previous", "last_year"]
+            .iter()
+            .filter(|c| frame.column(c).is_ok())
+            .map(|c| (*c).to_owned())
+            .collect()
     } else {
         columns.y.clone()
     };
     let Some(value) = ys.first() else {
-        return Err(ChartError::Data("tiles need a value column (--y value,previous,last_year)".into()));
+        return Err(ChartError::Data(
+            "tiles need a value column (--y value,previous,last_year)".into(),
+        ));
     };
     let labels = frame.labels(&x)?;
     let column = |i: usize| ys.get(i).map(|c| frame.numbers(c)).transpose();
@@ -992,11 +1347,19 @@ mod tests {
 
     #[test]
     fn median_ranks_without_suspensions_are_benards() {
-        let lives: Vec<Life> = [3.0, 1.0, 2.0].iter().map(|&time| Life { time, failed: true }).collect();
+        let lives: Vec<Life> = [3.0, 1.0, 2.0]
+            .iter()
+            .map(|&time| Life { time, failed: true })
+            .collect();
         let ranks = median_ranks(&lives);
-        let expected: Vec<(f64, f64)> = (1..=3).map(|i| (i as f64, (i as f64 - 0.3) / 3.4)).collect();
+        let expected: Vec<(f64, f64)> = (1..=3)
+            .map(|i| (i as f64, (i as f64 - 0.3) / 3.4))
+            .collect();
         for (got, want) in ranks.iter().zip(&expected) {
-            assert!((got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12, "{ranks:?}");
+            assert!(
+                (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12,
+                "{ranks:?}"
+            );
         }
     }
 
@@ -1004,10 +1367,20 @@ mod tests {
     fn principal_components_find_the_long_axis() {
         // Points along y = x with a little noise across it.
         let xs: Vec<f64> = (0..200).map(|i| f64::from(i) / 100.0 - 1.0).collect();
-        let ys: Vec<f64> = xs.iter().enumerate().map(|(i, x)| x + if i % 2 == 0 { 0.05 } else { -0.05 }).collect();
+        let ys: Vec<f64> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + if i % 2 == 0 { 0.05 } else { -0.05 })
+            .collect();
         let (vectors, shares) = principal_components(&[xs, ys], 2);
-        assert!((vectors[0][0].abs() - vectors[0][1].abs()).abs() < 1e-2, "{vectors:?}");
-        assert!(shares[0] > 0.99 && shares[0] + shares[1] <= 1.0 + 1e-9, "{shares:?}");
+        assert!(
+            (vectors[0][0].abs() - vectors[0][1].abs()).abs() < 1e-2,
+            "{vectors:?}"
+        );
+        assert!(
+            shares[0] > 0.99 && shares[0] + shares[1] <= 1.0 + 1e-9,
+            "{shares:?}"
+        );
     }
 
     #[test]
@@ -1016,18 +1389,45 @@ mod tests {
             .text("month", ["2025-02", "2025-01", "2025-02", "2025-01"])
             .text("station", ["A", "A", "B", "B"])
             .number("orders", [5.0, 3.0, 2.0, 1.0]);
-        let columns = Columns { x: Some("month".into()), y: vec!["orders".into()], series: Some("station".into()) };
+        let columns = Columns {
+            x: Some("month".into()),
+            y: vec!["orders".into()],
+            series: Some("station".into()),
+            order: None,
+        };
         let plot = categories(&frame, &columns, CategoryStyle::Stacked).unwrap();
         assert_eq!(plot.categories, ["2025-01", "2025-02"]);
-        assert_eq!(plot.series[0], Series { name: "A".into(), values: vec![3.0, 5.0] });
-        assert_eq!(plot.series[1], Series { name: "B".into(), values: vec![1.0, 2.0] });
+        assert_eq!(
+            plot.series[0],
+            Series {
+                name: "A".into(),
+                values: vec![3.0, 5.0]
+            }
+        );
+        assert_eq!(
+            plot.series[1],
+            Series {
+                name: "B".into(),
+                values: vec![1.0, 2.0]
+            }
+        );
     }
 
     #[test]
     fn box_statistics_follow_tukey() {
         let frame = Frame::new().number("hours", (1..=9).map(f64::from).chain([40.0]));
         let stats = boxes(&frame, &Columns::default()).unwrap();
-        assert_eq!((stats.boxes[0].q1, stats.boxes[0].median, stats.boxes[0].q3), (3.25, 5.5, 7.75));
-        assert_eq!((stats.boxes[0].low, stats.boxes[0].high, stats.boxes[0].outliers.clone()), (1.0, 9.0, vec![40.0]));
+        assert_eq!(
+            (stats.boxes[0].q1, stats.boxes[0].median, stats.boxes[0].q3),
+            (3.25, 5.5, 7.75)
+        );
+        assert_eq!(
+            (
+                stats.boxes[0].low,
+                stats.boxes[0].high,
+                stats.boxes[0].outliers.clone()
+            ),
+            (1.0, 9.0, vec![40.0])
+        );
     }
 }

@@ -68,7 +68,11 @@ pub fn sequential(t: f64) -> RGBColor {
         (65, 68, 135),
         (68, 1, 84),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let position = t * (STOPS.len() - 1) as f64;
     let i = (position.floor() as usize).min(STOPS.len() - 2);
     let f = position - i as f64;
@@ -97,14 +101,22 @@ impl Theme {
 
     /// A text style of `size` layout pixels.
     pub fn text(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
-        FontDesc::new(FontFamily::Name(FONT_FAMILY), size * self.scale, FontStyle::Normal)
-            .color(&colour)
+        FontDesc::new(
+            FontFamily::Name(FONT_FAMILY),
+            size * self.scale,
+            FontStyle::Normal,
+        )
+        .color(&colour)
     }
 
     /// A bold text style.
     pub fn bold(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
-        FontDesc::new(FontFamily::Name(FONT_FAMILY), size * self.scale, FontStyle::Bold)
-            .color(&colour)
+        FontDesc::new(
+            FontFamily::Name(FONT_FAMILY),
+            size * self.scale,
+            FontStyle::Bold,
+        )
+        .color(&colour)
     }
 }
 
@@ -124,8 +136,12 @@ pub fn format_number(value: f64) -> String {
         (3 - magnitude.log10().floor() as i32 - 1).clamp(2, 6) as usize
     };
     let text = format!("{value:.decimals$}");
-    let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("-", d));
-    let (whole, fraction) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
+    let (sign, digits) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |d| ("-", d));
+    let (whole, fraction) = digits
+        .split_once('.')
+        .map_or((digits, None), |(w, f)| (w, Some(f)));
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {
@@ -170,8 +186,21 @@ pub fn format_percent(fraction: f64) -> String {
         _ => 2,
     };
     let text = format!("{percent:.decimals$}");
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
     format!("{text}%")
+}
+
+/// A number with its unit; `%` shows a fraction as a percentage.
+pub fn format_value(value: f64, unit: &str) -> String {
+    match unit {
+        "%" => format_percent(value),
+        "" => format_number(value),
+        u => format!("{} {u}", format_number(value)),
+    }
 }
 
 #[cfg(test)]
@@ -197,8 +226,11 @@ mod tests {
 
     #[test]
     fn the_sequential_scale_runs_light_to_dark() {
-        let luminance = |c: RGBColor| 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
-        let steps: Vec<f64> = (0..=10).map(|i| luminance(sequential(i as f64 / 10.0))).collect();
+        let luminance =
+            |c: RGBColor| 0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64;
+        let steps: Vec<f64> = (0..=10)
+            .map(|i| luminance(sequential(i as f64 / 10.0)))
+            .collect();
         assert!(steps.windows(2).all(|w| w[0] > w[1]), "{steps:?}");
     }
 }

@@ -82,6 +82,33 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
     let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(report["stages"][0]["outcome"], "reused");
     assert_eq!(report["raw_export"], "datasets/sample");
+    // The executive summary, in both languages, loads in a real browser with every chart.
+    let pages = report["executive_summary"].as_array().unwrap();
+    assert_eq!(pages.len(), 2);
+    for page in pages {
+        let page = root.join(page.as_str().unwrap());
+        let html = std::fs::read_to_string(&page).unwrap();
+        let images = html.matches("<img ").count();
+        assert!(images >= 5, "{images} charts in {}", page.display());
+        if let Some(browser) = crate::support::chromium() {
+            let (found, loaded) = crate::support::browser_image_check(&browser, &page);
+            assert_eq!((found, loaded), (images, images), "{}", page.display());
+        }
+    }
+    // The monthly report carries its charts as files and inline.
+    let monthly = out.join("reports/monthly/period=2026-10");
+    assert!(
+        monthly
+            .join("charts/06-top_failing_components.png")
+            .exists()
+    );
+    assert!(
+        monthly
+            .join("charts/06-top_failing_components.svg")
+            .exists()
+    );
+    let md = std::fs::read_to_string(monthly.join("report.md")).unwrap();
+    assert!(md.contains("![Top failing components"), "{md}");
 }
 
 #[test]
@@ -150,4 +177,31 @@ fn help_shows_examples() {
         help.contains("Examples:") && help.contains("--dirt"),
         "{help}"
     );
+}
+
+#[test]
+fn the_browser_check_notices_a_broken_image() {
+    let Some(browser) = crate::support::chromium() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let frame = aftersight::charts::Frame::new()
+        .text("k", ["a", "b"])
+        .number("v", [1.0, 2.0]);
+    let png = aftersight::charts::render(
+        aftersight::charts::ChartKind::Bar,
+        &frame,
+        &Default::default(),
+        &Default::default(),
+        aftersight::charts::ImageFormat::Png,
+    )
+    .unwrap();
+    let good = aftersight::report::png_figure(&png, "good");
+    let page = tmp.path().join("page.html");
+    std::fs::write(
+        &page,
+        format!("<!DOCTYPE html><html><body>{good}<img src=\"data:image/png;base64,AAAA\" alt=\"broken\"></body></html>"),
+    )
+    .unwrap();
+    assert_eq!(crate::support::browser_image_check(&browser, &page), (2, 1));
 }

@@ -468,3 +468,63 @@ fn the_embedded_feature_queries_are_the_folder() {
         );
     }
 }
+
+#[test]
+fn the_executive_summary_names_the_planted_emerging_issue() {
+    use aftersight::charts::Lang;
+    use aftersight::executive::{SummaryConfig, write};
+    let out = tempfile::tempdir().unwrap();
+    let config = |lang| SummaryConfig {
+        warehouse: world().warehouse.clone(),
+        out: out.path().to_path_buf(),
+        queries: None,
+        // Six months to the end of August 2025: the Haval H6 MY2022 transmission issue starts in May.
+        period: Some("2025-08".into()),
+        lang,
+    };
+    let summary = block_on(write(&config(Lang::En))).unwrap();
+    let top = &summary.risks[0];
+    assert_eq!(
+        (top.cohort.as_str(), top.component.as_str()),
+        ("Haval H6 2022", "transmission"),
+        "{:?}",
+        summary.risks
+    );
+    assert!(top.ratio > 3.0, "{top:?}");
+    assert_eq!(summary.headline.len(), 9);
+    assert!(
+        summary
+            .headline
+            .iter()
+            .all(|h| h.value.is_some() && h.previous.is_some() && h.last_year.is_some())
+    );
+    let html = std::fs::read_to_string(&summary.file).unwrap();
+    assert!(
+        summary
+            .file
+            .ends_with("executive/period=2025-08/summary.html")
+    );
+    for needle in [
+        "August 2025",
+        "Haval H6 2022",
+        "No churn predictions yet",
+        "Station scorecard",
+        "data:image/png;base64,",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    assert_eq!(html.matches("<img ").count(), summary.charts);
+    let zh = block_on(write(&config(Lang::Zh))).unwrap();
+    let html = std::fs::read_to_string(&zh.file).unwrap();
+    assert!(
+        html.contains("2025年8月") && html.contains("核心指标") && html.contains("服务站评分卡")
+    );
+    // A period after the data ends has nothing to summarise, and says so.
+    let mut late = config(Lang::En);
+    late.period = Some("2027-01".into());
+    let err = block_on(write(&late)).unwrap_err();
+    assert!(
+        matches!(err, aftersight::report::ReportError::NoData { .. }),
+        "{err}"
+    );
+}

@@ -106,3 +106,93 @@ pub fn ingest_clean(input: &Path, warehouse: &Path) -> PathBuf {
     assert_eq!(report.rows_quarantined, 0, "{} is clean", input.display());
     warehouse.to_path_buf()
 }
+
+/// Headless Chromium, if the machine has it: `AFTERSIGHT_CHROMIUM`, else
+/// `chromium` or `chromium-browser` on the PATH. With
+/// `AFTERSIGHT_REQUIRE_BROWSER=1` (CI sets it) a missing browser fails the test.
+pub fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("AFTERSIGHT_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .find_map(|name| {
+                    std::env::var_os("PATH")?
+                        .to_str()?
+                        .split(':')
+                        .map(|dir| Path::new(dir).join(name))
+                        .find(|p| p.is_file())
+                })
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("AFTERSIGHT_REQUIRE_BROWSER").is_none(),
+            "AFTERSIGHT_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
+        );
+        eprintln!(
+            "NOTE: no Chromium on this machine; the browser check is skipped (apt-get install chromium)"
+        );
+    }
+    found
+}
+
+/// Opens an HTML page in headless Chromium and returns (images, images
+/// loaded with a size). A copy of the page gets a script that, once the page
+/// has loaded, writes the counts into the DOM that `--dump-dom` prints.
+pub fn browser_image_check(browser: &Path, page: &Path) -> (usize, usize) {
+    let html = std::fs::read_to_string(page).expect("read page");
+    let probe = r#"<script>window.addEventListener('load', () => {
+  const images = [...document.images];
+  const loaded = images.filter(i => i.complete && i.naturalWidth > 0 && i.naturalHeight > 0).length;
+  const out = document.createElement('pre');
+  out.id = 'browser-check';
+  out.textContent = `images=${images.length} loaded=${loaded}`;
+  document.body.appendChild(out);
+});</script>"#;
+    let checked = page.with_file_name(".browser-check.html");
+    std::fs::write(
+        &checked,
+        html.replace("</body>", &format!("{probe}\n</body>")),
+    )
+    .expect("write probe page");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!(
+            "file://{}",
+            checked.canonicalize().expect("absolute path").display()
+        ))
+        .output()
+        .expect("start chromium");
+    std::fs::remove_file(&checked).ok();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let line = dom
+        .lines()
+        .find_map(|l| l.split("<pre id=\"browser-check\">").nth(1))
+        .unwrap_or_else(|| {
+            panic!(
+                "the page did not finish loading in Chromium: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    let count = |key: &str| -> usize {
+        line.split(key)
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .expect("counts")
+    };
+    (count("images="), count("loaded="))
+}
