@@ -1,6 +1,7 @@
 //! The model commands of the CLI: reliability, train, tune, segment, models
 //! and predict.
 
+use aftersight::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat};
 use aftersight::dates::parse_date;
 use aftersight::models::classifier::{Target, parse_grid};
 use aftersight::models::jobs::{self, ModelName, ModelPaths};
@@ -47,8 +48,8 @@ failure of a component is a failure, vehicles without one are suspensions at --a
 Examples:
   aftersight reliability --as-of 2025-10-31
   aftersight reliability --format csv > weibull.csv
-  aftersight reliability fit --input bench_test.csv --time hours --event failed --group supplier
-  aftersight reliability mcf --input repairs.parquet --unit vin --time months --event repair"
+  aftersight reliability fit --input bench_test.csv --time hours --event failed --group supplier --plot weibull.png
+  aftersight reliability mcf --input repairs.parquet --unit vin --time months --event repair --plot mcf.svg"
 )]
 pub struct ReliabilityCommand {
     #[command(subcommand)]
@@ -88,6 +89,9 @@ enum ReliabilityAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        /// Also draw a Weibull probability plot (with fits and 95 % bounds) to this .png or .svg.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Mean cumulative function of repairs per unit from any table of events.
     Mcf {
@@ -106,6 +110,9 @@ enum ReliabilityAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        /// Also draw the MCF with its 95 % bounds to this .png or .svg.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
 }
 
@@ -121,6 +128,47 @@ fn print(table: ResultTable, format: ResultFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Draws a reliability chart of an input file, written atomically.
+fn draw(
+    kind: ChartKind,
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+    columns: Columns,
+    input: &std::path::Path,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let format = ImageFormat::from_path(path).with_context(|| {
+        format!(
+            "--plot `{}`: the file name must end in .png or .svg",
+            path.display()
+        )
+    })?;
+    let source = input.file_name().map_or_else(
+        || input.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let title = match kind {
+        ChartKind::Weibull => format!("Weibull probability plot: {source}"),
+        _ => format!("Mean cumulative repairs per unit: {source}"),
+    };
+    let options = ChartOptions {
+        title,
+        subtitle: "95% confidence bounds shaded".into(),
+        footer: format!("Source: {source} · aftersight"),
+        ..ChartOptions::default()
+    };
+    let bytes = charts::render(
+        kind,
+        &Frame::from_batches(batches)?,
+        &columns,
+        &options,
+        format,
+    )?;
+    aftersight::fsutil::write_atomically(path, &bytes)
+        .with_context(|| format!("writing `{}`", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
 /// Runs `aftersight reliability`.
 pub async fn reliability(cmd: ReliabilityCommand) -> anyhow::Result<()> {
     match cmd.action {
@@ -130,9 +178,19 @@ pub async fn reliability(cmd: ReliabilityCommand) -> anyhow::Result<()> {
             event,
             group,
             format,
+            plot,
         }) => {
             let batches = life::read_table(&input).await?;
             let fits = life::fit_table(&batches, &time, &event, group.as_deref())?;
+            if let Some(path) = plot {
+                let columns = Columns {
+                    x: Some(time),
+                    y: vec![event],
+                    series: group,
+                    order: None,
+                };
+                draw(ChartKind::Weibull, &batches, columns, &input, &path)?;
+            }
             print(life::group_fits_table(&fits), format)
         }
         Some(ReliabilityAction::Mcf {
@@ -141,10 +199,20 @@ pub async fn reliability(cmd: ReliabilityCommand) -> anyhow::Result<()> {
             time,
             event,
             format,
+            plot,
         }) => {
             let batches = life::read_table(&input).await?;
             let units = life::units_from(&batches, &unit, &time, &event)?;
             let points = aftersight::models::reliability::mean_cumulative_function(&units);
+            if let Some(path) = plot {
+                let columns = Columns {
+                    x: Some(time),
+                    y: vec![event],
+                    series: Some(unit),
+                    order: None,
+                };
+                draw(ChartKind::Mcf, &batches, columns, &input, &path)?;
+            }
             print(life::mcf_table(&points), format)
         }
         None => {

@@ -111,6 +111,7 @@ fn aftersight(args: &[&str]) -> std::process::Output {
 #[test]
 fn reliability_fit_and_mcf_read_any_table() {
     let input = fixtures().join("wear_out.csv");
+    let plot_dir = tempfile::tempdir().unwrap();
     let out = aftersight(&[
         "reliability",
         "fit",
@@ -122,6 +123,8 @@ fn reliability_fit_and_mcf_read_any_table() {
         "failed",
         "--format",
         "json",
+        "--plot",
+        plot_dir.path().join("weibull.svg").to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -132,6 +135,12 @@ fn reliability_fit_and_mcf_read_any_table() {
     let direct = fit_weibull(&read_lives(&input)).unwrap();
     assert!((rows[0]["shape"].as_f64().unwrap() - direct.shape).abs() < 1e-12);
     assert_eq!(rows[0]["group"], "all");
+    // The plot's legend carries the same fit.
+    let svg = std::fs::read_to_string(plot_dir.path().join("weibull.svg")).unwrap();
+    assert!(
+        svg.contains(&format!("β {:.2}", direct.shape)),
+        "legend with the fitted shape"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.csv");
@@ -153,6 +162,8 @@ fn reliability_fit_and_mcf_read_any_table() {
         "repair",
         "--format",
         "csv",
+        "--plot",
+        plot_dir.path().join("mcf.png").to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -166,6 +177,8 @@ fn reliability_fit_and_mcf_read_any_table() {
     assert!(lines[1].starts_with("2.0,3,1,0.333"), "{text}");
     assert!(lines[2].starts_with("3.0,3,1,0.666"), "{text}");
     assert!(lines[3].starts_with("5.0,1,1,1.666"), "{text}");
+    let png = std::fs::read(plot_dir.path().join("mcf.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
 
     let missing = aftersight(&[
         "reliability",
