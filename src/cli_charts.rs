@@ -290,6 +290,7 @@ pub async fn summary(cmd: SummaryCommand) -> anyhow::Result<()> {
         queries,
         period: cmd.period,
         lang: cmd.lang,
+        settings: SessionSettings::default(),
     })
     .await?;
     match cmd.format {

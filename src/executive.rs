@@ -38,6 +38,8 @@ pub struct SummaryConfig {
     pub period: Option<String>,
     /// Language.
     pub lang: Lang,
+    /// Session settings (memory, threads, as-of date).
+    pub settings: SessionSettings,
 }
 
 /// One headline KPI and its comparisons.
@@ -117,7 +119,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
         Some(dir) => library::load(dir)?,
         None => library::embedded()?,
     };
-    let ctx = sql::open(&config.warehouse, &SessionSettings::default()).await?;
+    let ctx = sql::open(&config.warehouse, &config.settings).await?;
     let predictions = sql::register_predictions(&ctx, &config.out.join("predictions")).await?;
     let valid_through_day = sql::data_valid_through(&ctx).await?;
     let valid_through = valid_through_day.map_or_else(|| "never".to_owned(), format_date);

@@ -13,11 +13,13 @@
 //! - [`charts`]: plotters charts with an embedded CJK font, PNG and SVG.
 //! - [`executive`]: the one-page executive summary per period.
 //! - [`report`]: parameterised HTML / Markdown / CSV reports from specs.
+//! - [`config`]: `aftersight.toml`, its starter file and its checks.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
 
 pub mod charts;
+pub mod config;
 pub mod dates;
 pub mod executive;
 pub mod fsutil;

@@ -4,6 +4,7 @@
 
 mod cli_charts;
 mod cli_models;
+mod cli_run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +16,6 @@ use aftersight::generate::export::ExportFormat;
 use aftersight::generate::{self, GenerateConfig};
 use aftersight::ingest::source::{Encoding, MIN_SPLIT_BYTES};
 use aftersight::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
-use aftersight::pipeline::{self, RunConfig};
 use aftersight::report::{self, ReportConfig, ReportError};
 use aftersight::sql::output::{self, ResultFormat};
 use aftersight::sql::{self as sqlmod, SessionSettings, library};
@@ -38,24 +38,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the main job: every stage, on the bundled sample unless told otherwise.
-    #[command(after_long_help = "Examples:
-  aftersight run                       # bundled sample, outputs under ./aftersight-out
-  aftersight run --raw exports/2026-10 --out /srv/aftersight
-  aftersight run --format json         # machine-readable summary for schedulers")]
-    Run {
-        /// Output root.
-        #[arg(long, default_value = "aftersight-out")]
-        out: PathBuf,
-        /// A raw export directory to start from (default: the bundled sample).
-        #[arg(long)]
-        raw: Option<PathBuf>,
-        /// The KPI library (default: ./queries if present, else the copy built into the binary).
-        #[arg(long)]
-        queries: Option<PathBuf>,
-        /// How to print the summary.
-        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
-        format: SummaryFormat,
-    },
+    Run(cli_run::RunArgs),
+    /// Write a commented aftersight.toml with every setting and its default.
+    Init(cli_run::InitArgs),
     /// Validate raw CSV / NDJSON exports into the Parquet warehouse; bad rows go to quarantine.
     #[command(
         after_long_help = "Files are matched to tables by name (repair_orders.csv, repair_orders_2026-10.ndjson, ...).
@@ -410,6 +395,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                                 queries: queries.clone(),
                                 out: out.clone(),
                                 dry_run: false,
+                                settings: SessionSettings::default(),
                             })
                             .await;
                             match m {
@@ -436,6 +422,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 queries,
                 out,
                 dry_run,
+                settings: SessionSettings::default(),
             })
             .await?;
             match format {
@@ -455,51 +442,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Run {
-            out,
-            raw,
-            queries,
-            format,
-        } => {
-            let report = pipeline::run(&RunConfig {
-                out: out.clone(),
-                raw,
-                queries,
-                progress,
-            })
-            .await?;
-            match format {
-                SummaryFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                SummaryFormat::Table => {
-                    for s in &report.stages {
-                        println!(
-                            "[{:<7}] {:<11} {} ({:.1} s)",
-                            s.outcome, s.stage, s.detail, s.seconds
-                        );
-                    }
-                    println!(
-                        "\nraw export {} (data valid through {})",
-                        report.raw_export.display(),
-                        report.data_valid_through
-                    );
-                    print_tables(
-                        report
-                            .tables
-                            .iter()
-                            .map(|t| (t.table.as_str(), t.rows, t.faulty_rows, t.bytes)),
-                    );
-                    println!(
-                        "\nwarehouse {} (batch {})",
-                        report.ingest.warehouse.display(),
-                        report.ingest.batch
-                    );
-                    println!("run manifest: {}", out.join("run.json").display());
-                    if let Some(page) = report.executive_summary.first() {
-                        println!("\nstart here: {page}");
-                    }
-                }
-            }
-        }
+        Command::Run(args) => cli_run::run(args, cli.quiet).await?,
+        Command::Init(args) => cli_run::init(args)?,
         Command::Generate {
             scale,
             seed,
@@ -614,7 +558,7 @@ fn print_ingest(report: &IngestReport, format: SummaryFormat) -> anyhow::Result<
     Ok(())
 }
 
-fn print_tables<'a>(rows: impl Iterator<Item = (&'a str, u64, u64, u64)>) {
+pub(crate) fn print_tables<'a>(rows: impl Iterator<Item = (&'a str, u64, u64, u64)>) {
     println!(
         "{:<16} {:>12} {:>8} {:>10}",
         "table", "rows", "faulty", "MB"

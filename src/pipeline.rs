@@ -66,8 +66,41 @@ pub struct RunConfig {
     pub raw: Option<PathBuf>,
     /// The KPI library; `None` uses `queries/` when present, else the embedded copy.
     pub queries: Option<PathBuf>,
-    /// Show progress bars.
+    /// Show progress (bars on a terminal, log lines otherwise); false is `--quiet`.
     pub progress: bool,
+    /// Log lines even on a terminal (`-v`).
+    pub verbose: bool,
+    /// Rerun every stage, even when its inputs have not changed.
+    pub force: bool,
+    /// See the data as of this day (days since the epoch).
+    pub as_of: Option<i32>,
+    /// Seed of every random choice in the models.
+    pub seed: u64,
+    /// Reports to write.
+    pub reports: Vec<String>,
+    /// Languages of the executive summary.
+    pub languages: Vec<crate::charts::Lang>,
+    /// DataFusion settings (memory, threads); `as_of` is copied into them.
+    pub settings: crate::sql::SessionSettings,
+}
+
+impl RunConfig {
+    /// The embedded default: the bundled sample, outputs under `out`.
+    pub fn new(out: PathBuf) -> RunConfig {
+        RunConfig {
+            out,
+            raw: None,
+            queries: None,
+            progress: false,
+            verbose: false,
+            force: false,
+            as_of: None,
+            seed: DEFAULT_SEED,
+            reports: vec!["monthly".into()],
+            languages: vec![crate::charts::Lang::En, crate::charts::Lang::Zh],
+            settings: crate::sql::SessionSettings::default(),
+        }
+    }
 }
 
 /// Errors of a run.
@@ -121,12 +154,19 @@ pub enum RunError {
 pub struct StageReport {
     /// Stage name.
     pub stage: &'static str,
-    /// `ran`, `skipped` (inputs unchanged) or `reused` (bundled data).
+    /// `ran`, `skipped` (inputs unchanged), `reused` (bundled data) or `failed`.
     pub outcome: &'static str,
     /// What it did, in a sentence.
     pub detail: String,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// Rows the stage read or wrote (ingest: rows read; kpis: result rows;
+    /// reliability: fits; models: rows scored), when it counts rows.
+    pub rows: Option<u64>,
+    /// Hash of the stage's inputs; the next run skips the stage when it matches.
+    pub fingerprint: Option<String>,
+    /// Why the stage failed.
+    pub error: Option<String>,
 }
 
 /// Rows of one table in the raw export.
@@ -149,6 +189,16 @@ pub struct TableCount {
 pub struct RunReport {
     /// aftersight version.
     pub version: &'static str,
+    /// Whether every stage finished (false while running, or after a failure).
+    pub complete: bool,
+    /// As-of date of a historical run.
+    pub as_of: Option<String>,
+    /// Model seed.
+    pub seed: u64,
+    /// Query partitions.
+    pub threads: usize,
+    /// DataFusion memory limit.
+    pub memory_limit_bytes: usize,
     /// The raw export used.
     pub raw_export: PathBuf,
     /// Last day covered by the data.
@@ -158,7 +208,7 @@ pub struct RunReport {
     /// Tables of the raw export.
     pub tables: Vec<TableCount>,
     /// The ingest stage's report.
-    pub ingest: IngestReport,
+    pub ingest: Option<IngestReport>,
     /// The executive summary pages (English, Chinese): where to look first.
     pub executive_summary: Vec<String>,
 }
@@ -199,16 +249,53 @@ fn read_export_manifest(dir: &Path) -> Result<ExportManifestView, RunError> {
     Ok(m)
 }
 
-/// Runs every stage and writes `OUT/run.json`.
+/// Runs every stage and writes `OUT/run.json` after each one.
+///
+/// A stage after ingest is skipped when its fingerprint (the warehouse
+/// manifest, the query library, the version, the as-of date, the seed and the
+/// languages) equals the one the last run recorded for it and its outputs are
+/// still there; `force` reruns everything. A failed stage is recorded in
+/// `run.json` with its error, and the run stops: every output is published
+/// atomically, so the last good outputs stay in place.
 pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
-    let started = Instant::now();
-    let (raw, mut raw_stage) = raw_stage(config)?;
-    let manifest = read_export_manifest(&raw)?;
-    raw_stage.seconds = started.elapsed().as_secs_f64();
+    let previous = PreviousRun::load(&config.out.join("run.json"));
+    let mut report = RunReport {
+        version: env!("CARGO_PKG_VERSION"),
+        complete: false,
+        raw_export: PathBuf::new(),
+        data_valid_through: String::new(),
+        as_of: config.as_of.map(crate::dates::format_date),
+        seed: config.seed,
+        threads: config.settings.threads,
+        memory_limit_bytes: config.settings.memory_limit,
+        stages: Vec::new(),
+        tables: Vec::new(),
+        ingest: None,
+        executive_summary: Vec::new(),
+    };
+    let log = StageLog::new(config);
 
+    log.start("raw");
+    let started = Instant::now();
+    let raw_result =
+        raw_stage(config).and_then(|(raw, stage)| Ok((read_export_manifest(&raw)?, raw, stage)));
+    let (manifest, raw, mut raw_report) = report.check(config, "raw", started, raw_result)?;
+    raw_report.seconds = started.elapsed().as_secs_f64();
+    report.raw_export = raw.clone();
+    report.data_valid_through = match config.as_of {
+        Some(day) => manifest
+            .data_valid_through
+            .clone()
+            .min(crate::dates::format_date(day)),
+        None => manifest.data_valid_through.clone(),
+    };
+    report.tables = manifest.files.clone();
+    report.record(config, &log, raw_report)?;
+
+    log.start("ingest");
     let started = Instant::now();
     let warehouse = config.out.join("warehouse");
-    let ingest = ingest::ingest(&IngestConfig {
+    let ingested = ingest::ingest(&IngestConfig {
         inputs: vec![raw.clone()],
         warehouse: warehouse.clone(),
         encoding: Encoding::Auto,
@@ -216,205 +303,508 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         progress: config.progress,
         split_bytes: MIN_SPLIT_BYTES,
     })
-    .await?;
-    let read: u64 = ingest.files.iter().map(|f| f.rows_read).sum();
+    .await
+    .map_err(RunError::from);
+    let ingested = report.check(config, "ingest", started, ingested)?;
+    let read: u64 = ingested.files.iter().map(|f| f.rows_read).sum();
     let ingest_stage = StageReport {
         stage: "ingest",
-        outcome: if ingest.published { "ran" } else { "skipped" },
-        detail: if ingest.published {
+        outcome: if ingested.published { "ran" } else { "skipped" },
+        detail: if ingested.published {
             format!(
                 "{read} rows read into {}: {} published, {} quarantined",
                 warehouse.display(),
-                read - ingest.rows_quarantined,
-                ingest.rows_quarantined
+                read - ingested.rows_quarantined,
+                ingested.rows_quarantined
             )
         } else {
             format!("no new input files; {} is up to date", warehouse.display())
         },
         seconds: started.elapsed().as_secs_f64(),
+        rows: Some(read),
+        fingerprint: None,
+        error: None,
     };
-    let started = Instant::now();
-    let kpis = run_kpis(config, &warehouse).await?;
-    let kpi_stage = StageReport {
-        stage: "kpis",
-        outcome: "ran",
-        detail: format!(
-            "{} queries, {} rows, written to {}",
-            kpis.queries.len(),
-            kpis.queries.iter().map(|q| q.rows).sum::<usize>(),
-            config.out.join("kpis").display()
-        ),
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    let started = Instant::now();
+    report.ingest = Some(ingested);
+    report.record(config, &log, ingest_stage)?;
+
     let queries = config.queries.clone().or_else(|| {
         Path::new("queries")
             .is_dir()
             .then(|| PathBuf::from("queries"))
     });
-    let queries_dir = queries.clone();
-    let report = crate::report::run(&crate::report::ReportConfig {
-        name: "monthly".into(),
-        period: None,
-        warehouse: warehouse.clone(),
-        queries,
-        out: config.out.clone(),
-        dry_run: false,
-    })
-    .await?;
-    let report_stage = StageReport {
-        stage: "report",
-        outcome: "ran",
-        detail: format!(
-            "monthly report for {} ({} sections) in {}",
-            report.period,
-            report.sections.len(),
-            report.directory.display()
-        ),
-        seconds: started.elapsed().as_secs_f64(),
+    let fingerprint =
+        fingerprint(config, &warehouse, queries.as_deref()).map_err(|e| RunError::Manifest {
+            path: warehouse.join(MANIFEST_FILE),
+            source: e,
+        })?;
+    let stages = Stages {
+        config,
+        raw: &raw,
+        warehouse: &warehouse,
+        queries: queries.clone(),
     };
-    let (reliability_stage, models_stage) =
-        run_models(config, &raw, &warehouse, queries_dir.clone()).await?;
-    let started = Instant::now();
-    let mut pages = Vec::new();
-    for lang in [crate::charts::Lang::En, crate::charts::Lang::Zh] {
-        let summary = crate::executive::write(&crate::executive::SummaryConfig {
-            warehouse: warehouse.clone(),
-            out: config.out.clone(),
-            queries: queries_dir.clone(),
-            period: None,
-            lang,
-        })
-        .await
-        .map_err(RunError::Summary)?;
-        pages.push(summary.file.display().to_string());
+    for stage in DOWNSTREAM {
+        log.start(stage);
+        let started = Instant::now();
+        let print = format!("{fingerprint}:{stage}");
+        if !config.force
+            && let Some(last) = previous.as_ref().and_then(|p| p.unchanged(stage, &print))
+            && stages.outputs_exist(stage, previous.as_ref())
+        {
+            if stage == "summary" {
+                report.executive_summary = previous
+                    .as_ref()
+                    .map(|p| p.executive_summary.clone())
+                    .unwrap_or_default();
+            }
+            let skipped = StageReport {
+                stage,
+                outcome: "skipped",
+                detail: format!(
+                    "{SKIPPED}{}",
+                    last.detail.strip_prefix(SKIPPED).unwrap_or(&last.detail)
+                ),
+                seconds: started.elapsed().as_secs_f64(),
+                rows: last.rows,
+                fingerprint: Some(print),
+                error: None,
+            };
+            report.record(config, &log, skipped)?;
+            continue;
+        }
+        let result = stages.run(stage).await;
+        let (mut done, pages) = report.check(config, stage, started, result)?;
+        if stage == "summary" {
+            report.executive_summary = pages;
+        }
+        done.seconds = started.elapsed().as_secs_f64();
+        done.fingerprint = Some(print);
+        report.record(config, &log, done)?;
     }
-    let summary_stage = StageReport {
-        stage: "summary",
-        outcome: "ran",
-        detail: format!("executive summary in {}", pages.join(" and ")),
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    let stages = vec![
-        raw_stage,
-        ingest_stage,
-        kpi_stage,
-        report_stage,
-        reliability_stage,
-        models_stage,
-        summary_stage,
-    ];
-    let report = RunReport {
-        version: env!("CARGO_PKG_VERSION"),
-        raw_export: raw,
-        data_valid_through: manifest.data_valid_through,
-        stages,
-        tables: manifest.files,
-        ingest,
-        executive_summary: pages,
-    };
-    let path = config.out.join("run.json");
-    crate::fsutil::write_atomically(
-        &path,
-        &serde_json::to_vec_pretty(&report).expect("report serialises"),
-    )
-    .map_err(|source| RunError::Manifest { path, source })?;
+    report.complete = true;
+    report.write(config)?;
     Ok(report)
 }
 
-/// The reliability and models stages.
-async fn run_models(
-    config: &RunConfig,
-    raw: &Path,
-    warehouse: &Path,
-    queries: Option<PathBuf>,
-) -> Result<(StageReport, StageReport), RunError> {
-    use crate::models::classifier::Target;
-    use crate::models::jobs::{self, ModelName, ModelPaths};
-    let started = Instant::now();
-    let fail = |stage| move |source| RunError::Models { stage, source };
-    let ctx = crate::sql::open(warehouse, &crate::sql::SessionSettings::default())
-        .await
-        .map_err(|e| fail("reliability")(e.into()))?;
-    let paths = ModelPaths {
-        queries: crate::models::features::default_dir(queries.as_deref()),
-        models: config.out.join("models"),
-        predictions: config.out.join("predictions"),
-    };
-    let as_of = jobs::data_valid_through(&ctx)
-        .await
-        .map_err(fail("reliability"))?;
-    let fleet = crate::models::life::fleet(
-        &ctx,
-        paths.queries.as_deref(),
-        &crate::dates::format_date(as_of),
-        10,
-    )
-    .await
-    .map_err(fail("reliability"))?;
-    let reliability_dir = config.out.join("reliability");
-    crate::models::life::write_fleet(&reliability_dir, &fleet).map_err(fail("reliability"))?;
-    let reliability = StageReport {
-        stage: "reliability",
-        outcome: "ran",
-        detail: format!(
-            "{} Weibull fits, {} Kaplan-Meier curves, MCF over {} repair times, in {}",
-            fleet.fits.len(),
-            fleet.kaplan_meier.len(),
-            fleet.mcf.len(),
-            reliability_dir.display()
-        ),
-        seconds: started.elapsed().as_secs_f64(),
-    };
+/// The stages after ingest, in order.
+pub const DOWNSTREAM: [&str; 5] = ["kpis", "report", "reliability", "models", "summary"];
 
-    let started = Instant::now();
-    let truth = raw.join("truth.json");
-    let truth = truth.is_file().then_some(truth.as_path());
-    const SEED: u64 = 42;
-    let mut notes = Vec::new();
-    for target in [Target::Failure, Target::Churn] {
-        let (version, report) = jobs::train_classifier(&ctx, &paths, target, None, SEED, truth)
-            .await
-            .map_err(fail("models"))?;
-        let oracle = report
-            .oracle
-            .as_ref()
-            .map(|o| format!(", oracle {:.3}", o.roc_auc))
-            .unwrap_or_default();
-        notes.push(format!(
-            "{} {version} ({}, CV ROC AUC {:.3}{oracle})",
-            target.name(),
-            report.algorithm.describe(),
-            report.cross_validation.roc_auc
-        ));
+/// How a skipped stage's detail starts; the rest is what its last run did.
+const SKIPPED: &str = "inputs unchanged, outputs kept: ";
+
+/// The model seed when none is configured.
+pub const DEFAULT_SEED: u64 = 42;
+
+impl RunReport {
+    /// Records a finished stage and writes `run.json`, so an interrupted run
+    /// keeps what it finished.
+    fn record(
+        &mut self,
+        config: &RunConfig,
+        log: &StageLog,
+        stage: StageReport,
+    ) -> Result<(), RunError> {
+        log.finish(&stage);
+        self.stages.push(stage);
+        self.write(config)
     }
-    let (version, _, report) = jobs::train_segments(&ctx, &paths, None, None, SEED, truth)
+
+    /// Passes a stage's success through; records its failure and stops.
+    fn check<T>(
+        &mut self,
+        config: &RunConfig,
+        stage: &'static str,
+        started: Instant,
+        result: Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        result.inspect_err(|err| {
+            let mut message = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            self.stages.push(StageReport {
+                stage,
+                outcome: "failed",
+                detail: "the stage failed; the outputs of the last good run are unchanged".into(),
+                seconds: started.elapsed().as_secs_f64(),
+                rows: None,
+                fingerprint: None,
+                error: Some(message),
+            });
+            // The run is failing already; a manifest that cannot be written adds nothing to report.
+            let _ = self.write(config);
+        })
+    }
+
+    fn write(&self, config: &RunConfig) -> Result<(), RunError> {
+        let path = config.out.join("run.json");
+        crate::fsutil::write_atomically(
+            &path,
+            &serde_json::to_vec_pretty(self).expect("report serialises"),
+        )
+        .map_err(|source| RunError::Manifest { path, source })
+    }
+}
+
+/// What the last run recorded, for skipping unchanged stages.
+#[derive(Debug, Deserialize)]
+struct PreviousRun {
+    stages: Vec<PreviousStage>,
+    #[serde(default)]
+    executive_summary: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PreviousStage {
+    stage: String,
+    outcome: String,
+    detail: String,
+    rows: Option<u64>,
+    fingerprint: Option<String>,
+}
+
+impl PreviousRun {
+    fn load(path: &Path) -> Option<PreviousRun> {
+        serde_json::from_slice(&fs::read(path).ok()?).ok()
+    }
+
+    /// The stage's last record when it succeeded with this fingerprint.
+    fn unchanged(&self, stage: &str, fingerprint: &str) -> Option<&PreviousStage> {
+        self.stages.iter().find(|s| {
+            s.stage == stage
+                && matches!(s.outcome.as_str(), "ran" | "skipped")
+                && s.fingerprint.as_deref() == Some(fingerprint)
+        })
+    }
+}
+
+/// A hash of everything the stages after ingest read: the warehouse manifest
+/// (which lists every data file), the query library (SQL, features, report
+/// specs), the version and the run's settings.
+fn fingerprint(
+    config: &RunConfig,
+    warehouse: &Path,
+    queries: Option<&Path>,
+) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION"));
+    hash.update(fs::read(warehouse.join(MANIFEST_FILE))?);
+    let settings = format!(
+        "as_of={:?} seed={} langs={:?} reports={:?}",
+        config.as_of, config.seed, config.languages, config.reports
+    );
+    hash.update(settings);
+    match queries {
+        Some(dir) => {
+            let mut files = Vec::new();
+            let mut folders = vec![dir.to_path_buf()];
+            while let Some(folder) = folders.pop() {
+                for entry in fs::read_dir(&folder)? {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|e| e == "sql" || e == "toml") {
+                        files.push(path);
+                    }
+                }
+            }
+            files.sort();
+            for file in files {
+                hash.update(file.to_string_lossy().as_bytes());
+                hash.update(fs::read(&file)?);
+            }
+        }
+        None => {
+            let embedded = crate::sql::library::EMBEDDED
+                .iter()
+                .chain(crate::models::features::EMBEDDED)
+                .chain(crate::report::EMBEDDED);
+            for (name, text) in embedded {
+                hash.update(name);
+                hash.update(text);
+            }
+        }
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Stage progress: a spinner on a terminal, log lines otherwise (or with
+/// `verbose`), nothing with `quiet`.
+struct StageLog {
+    spinner: Option<indicatif::ProgressBar>,
+    lines: bool,
+}
+
+impl StageLog {
+    fn new(config: &RunConfig) -> StageLog {
+        use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
+        StageLog {
+            spinner: (config.progress && terminal && !config.verbose).then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                bar
+            }),
+            lines: config.progress && (!terminal || config.verbose),
+        }
+    }
+
+    fn start(&self, stage: &str) {
+        if let Some(bar) = &self.spinner {
+            bar.set_message(format!("stage {stage}…"));
+        }
+        if self.lines {
+            eprintln!("[aftersight] stage {stage}: started");
+        }
+    }
+
+    fn finish(&self, stage: &StageReport) {
+        if self.lines {
+            eprintln!(
+                "[aftersight] stage {}: {} in {:.1} s",
+                stage.stage, stage.outcome, stage.seconds
+            );
+        }
+    }
+}
+
+impl Drop for StageLog {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.spinner {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Runs the stages after ingest.
+struct Stages<'a> {
+    config: &'a RunConfig,
+    raw: &'a Path,
+    warehouse: &'a Path,
+    queries: Option<PathBuf>,
+}
+
+impl Stages<'_> {
+    /// Whether the outputs a skipped stage would leave are still on disk.
+    fn outputs_exist(&self, stage: &str, previous: Option<&PreviousRun>) -> bool {
+        let out = &self.config.out;
+        match stage {
+            "kpis" => out.join("kpis").join(MANIFEST_FILE).is_file(),
+            "report" => self
+                .config
+                .reports
+                .iter()
+                .all(|r| out.join("reports").join(r).is_dir()),
+            "reliability" => out.join("reliability/weibull.parquet").is_file(),
+            "models" => ["failure", "churn", "segments"].iter().all(|m| {
+                out.join("predictions")
+                    .join(m)
+                    .join("predictions.parquet")
+                    .is_file()
+            }),
+            "summary" => previous.is_some_and(|p| {
+                !p.executive_summary.is_empty()
+                    && p.executive_summary.iter().all(|f| Path::new(f).is_file())
+            }),
+            _ => false,
+        }
+    }
+
+    /// Runs one stage; the summary also returns its pages.
+    async fn run(&self, stage: &'static str) -> Result<(StageReport, Vec<String>), RunError> {
+        let ran = |detail: String, rows: Option<u64>| StageReport {
+            stage,
+            outcome: "ran",
+            detail,
+            seconds: 0.0,
+            rows,
+            fingerprint: None,
+            error: None,
+        };
+        let config = self.config;
+        match stage {
+            "kpis" => {
+                let kpis = run_kpis(config, self.warehouse).await?;
+                let rows = kpis.queries.iter().map(|q| q.rows).sum::<usize>();
+                let detail = format!(
+                    "{} queries, {rows} rows, written to {}",
+                    kpis.queries.len(),
+                    config.out.join("kpis").display()
+                );
+                Ok((ran(detail, Some(rows as u64)), Vec::new()))
+            }
+            "report" => {
+                let mut notes = Vec::new();
+                for name in &config.reports {
+                    let report = crate::report::run(&crate::report::ReportConfig {
+                        name: name.clone(),
+                        period: None,
+                        warehouse: self.warehouse.to_path_buf(),
+                        queries: self.queries.clone(),
+                        out: config.out.clone(),
+                        dry_run: false,
+                        settings: config.settings.clone(),
+                    })
+                    .await?;
+                    notes.push(format!(
+                        "{name} report for {} ({} sections) in {}",
+                        report.period,
+                        report.sections.len(),
+                        report.directory.display()
+                    ));
+                }
+                Ok((ran(notes.join("; "), None), Vec::new()))
+            }
+            "reliability" => Ok((self.reliability().await?, Vec::new())),
+            "models" => Ok((self.models().await?, Vec::new())),
+            _ => {
+                let mut pages = Vec::new();
+                for lang in &config.languages {
+                    let summary = crate::executive::write(&crate::executive::SummaryConfig {
+                        warehouse: self.warehouse.to_path_buf(),
+                        out: config.out.clone(),
+                        queries: self.queries.clone(),
+                        period: None,
+                        lang: *lang,
+                        settings: config.settings.clone(),
+                    })
+                    .await
+                    .map_err(RunError::Summary)?;
+                    pages.push(summary.file.display().to_string());
+                }
+                Ok((
+                    ran(
+                        format!("executive summary in {}", pages.join(" and ")),
+                        None,
+                    ),
+                    pages,
+                ))
+            }
+        }
+    }
+
+    async fn session(
+        &self,
+        stage: &'static str,
+    ) -> Result<datafusion::prelude::SessionContext, RunError> {
+        crate::sql::open(self.warehouse, &self.config.settings)
+            .await
+            .map_err(|e| RunError::Models {
+                stage,
+                source: e.into(),
+            })
+    }
+
+    fn paths(&self) -> crate::models::jobs::ModelPaths {
+        crate::models::jobs::ModelPaths {
+            queries: crate::models::features::default_dir(self.queries.as_deref()),
+            models: self.config.out.join("models"),
+            predictions: self.config.out.join("predictions"),
+        }
+    }
+
+    async fn reliability(&self) -> Result<StageReport, RunError> {
+        let fail = |source| RunError::Models {
+            stage: "reliability",
+            source,
+        };
+        let ctx = self.session("reliability").await?;
+        let paths = self.paths();
+        let as_of = crate::models::jobs::data_valid_through(&ctx)
+            .await
+            .map_err(fail)?;
+        let fleet = crate::models::life::fleet(
+            &ctx,
+            paths.queries.as_deref(),
+            &crate::dates::format_date(as_of),
+            10,
+        )
         .await
-        .map_err(fail("models"))?;
-    notes.push(format!(
-        "segments {version} (k = {}{})",
-        report.k,
-        report
-            .adjusted_rand_index
-            .map(|a| format!(", ARI {a:.3} vs planted"))
-            .unwrap_or_default()
-    ));
-    for name in [ModelName::Failure, ModelName::Churn, ModelName::Segments] {
-        jobs::predict(&ctx, &paths, name, None)
-            .await
-            .map_err(fail("models"))?;
+        .map_err(fail)?;
+        let dir = self.config.out.join("reliability");
+        crate::models::life::write_fleet(&dir, &fleet).map_err(fail)?;
+        Ok(StageReport {
+            stage: "reliability",
+            outcome: "ran",
+            detail: format!(
+                "{} Weibull fits, {} Kaplan-Meier curves, MCF over {} repair times, in {}",
+                fleet.fits.len(),
+                fleet.kaplan_meier.len(),
+                fleet.mcf.len(),
+                dir.display()
+            ),
+            seconds: 0.0,
+            rows: Some(fleet.fits.len() as u64),
+            fingerprint: None,
+            error: None,
+        })
     }
-    let models = StageReport {
-        stage: "models",
-        outcome: "ran",
-        detail: format!(
-            "{}; predictions in {}",
-            notes.join("; "),
-            paths.predictions.display()
-        ),
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok((reliability, models))
+
+    async fn models(&self) -> Result<StageReport, RunError> {
+        use crate::models::classifier::Target;
+        use crate::models::jobs::{self, ModelName};
+        let fail = |source| RunError::Models {
+            stage: "models",
+            source,
+        };
+        let ctx = self.session("models").await?;
+        let paths = self.paths();
+        let truth = self.raw.join("truth.json");
+        let truth = truth.is_file().then_some(truth.as_path());
+        let seed = self.config.seed;
+        let mut notes = Vec::new();
+        for target in [Target::Failure, Target::Churn] {
+            let (version, report) = jobs::train_classifier(&ctx, &paths, target, None, seed, truth)
+                .await
+                .map_err(fail)?;
+            let oracle = report
+                .oracle
+                .as_ref()
+                .map(|o| format!(", oracle {:.3}", o.roc_auc))
+                .unwrap_or_default();
+            notes.push(format!(
+                "{} {version} ({}, CV ROC AUC {:.3}{oracle})",
+                target.name(),
+                report.algorithm.describe(),
+                report.cross_validation.roc_auc
+            ));
+        }
+        let (version, _, report) = jobs::train_segments(&ctx, &paths, None, None, seed, truth)
+            .await
+            .map_err(fail)?;
+        notes.push(format!(
+            "segments {version} (k = {}{})",
+            report.k,
+            report
+                .adjusted_rand_index
+                .map(|a| format!(", ARI {a:.3} vs planted"))
+                .unwrap_or_default()
+        ));
+        let mut scored = 0;
+        for name in [ModelName::Failure, ModelName::Churn, ModelName::Segments] {
+            scored += jobs::predict(&ctx, &paths, name, None)
+                .await
+                .map_err(fail)?
+                .rows;
+        }
+        Ok(StageReport {
+            stage: "models",
+            outcome: "ran",
+            detail: format!(
+                "{}; predictions in {}",
+                notes.join("; "),
+                paths.predictions.display()
+            ),
+            seconds: 0.0,
+            rows: Some(scored as u64),
+            fingerprint: None,
+            error: None,
+        })
+    }
 }
 
 fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
@@ -427,6 +817,9 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 outcome: "reused",
                 detail: format!("using the export in {}", raw.display()),
                 seconds: 0.0,
+                rows: None,
+                fingerprint: None,
+                error: None,
             },
         ));
     }
@@ -439,6 +832,9 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 outcome: "reused",
                 detail: format!("using the bundled sample in {SAMPLE_DIR}"),
                 seconds: 0.0,
+                rows: None,
+                fingerprint: None,
+                error: None,
             },
         ));
     }
@@ -454,6 +850,9 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                     generated.display()
                 ),
                 seconds: 0.0,
+                rows: None,
+                fingerprint: None,
+                error: None,
             },
         ));
     }
@@ -477,6 +876,9 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 generated.display()
             ),
             seconds: m.elapsed_seconds,
+            rows: None,
+            fingerprint: None,
+            error: None,
         },
     ))
 }
@@ -544,7 +946,7 @@ async fn run_kpis(config: &RunConfig, warehouse: &Path) -> Result<KpiManifest, K
         None if Path::new("queries").is_dir() => crate::sql::library::load(Path::new("queries"))?,
         None => crate::sql::library::embedded()?,
     };
-    let ctx = crate::sql::open(warehouse, &crate::sql::SessionSettings::default()).await?;
+    let ctx = crate::sql::open(warehouse, &config.settings).await?;
     let dest = config.out.join("kpis");
     let staging = crate::fsutil::Staging::new(&dest)?;
     let mut manifest = KpiManifest {

@@ -211,6 +211,8 @@ pub struct ReportConfig {
     pub out: PathBuf,
     /// Validate the spec and plan every query without running or writing.
     pub dry_run: bool,
+    /// Session settings (memory, threads, as-of date).
+    pub settings: sql::SessionSettings,
 }
 
 /// One written section.
@@ -447,7 +449,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
         Some(dir) => library::load(dir)?,
         None => library::embedded()?,
     };
-    let ctx = sql::open(&config.warehouse, &sql::SessionSettings::default()).await?;
+    let ctx = sql::open(&config.warehouse, &config.settings).await?;
     sql::register_predictions(&ctx, &config.out.join("predictions")).await?;
     let valid_through = sql::data_valid_through(&ctx)
         .await?

@@ -68,14 +68,23 @@ pub struct SessionSettings {
     pub memory_limit: usize,
     /// Where spills go.
     pub spill_dir: PathBuf,
+    /// Partitions a query runs in parallel (one per core).
+    pub threads: usize,
+    /// See the warehouse as it was at the end of this day (days since the
+    /// epoch): fact tables keep only rows whose event date is on or before it,
+    /// for reproducible historical runs.
+    pub as_of: Option<i32>,
 }
 
 impl Default for SessionSettings {
-    /// 4 GiB before spilling (of the machine's 24), spills in the system temporary directory.
+    /// 4 GiB before spilling (of the machine's 24), spills in the system
+    /// temporary directory, two partitions (this machine's cores), all data.
     fn default() -> SessionSettings {
         SessionSettings {
             memory_limit: 4 << 30,
             spill_dir: std::env::temp_dir(),
+            threads: 2,
+            as_of: None,
         }
     }
 }
@@ -87,7 +96,7 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
         return Err(SqlError::EmptyWarehouse(root.to_path_buf()));
     }
     let mut config = SessionConfig::new()
-        .with_target_partitions(2)
+        .with_target_partitions(settings.threads.max(1))
         .with_information_schema(true);
     let opts = config.options_mut();
     opts.execution.collect_statistics = true;
@@ -124,7 +133,25 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
                 .with_schema(table.arrow_schema());
             Arc::new(ListingTable::try_new(config)?)
         };
-        ctx.register_table(table.name(), provider)?;
+        match (settings.as_of, table.event_column()) {
+            (Some(day), Some(event)) => {
+                // The fact table as of `day`: a view over the files, so filters
+                // still prune row groups by their statistics.
+                let hidden = format!("{}_all_dates", table.name());
+                ctx.register_table(hidden.as_str(), provider)?;
+                let view = ctx
+                    .sql(&format!(
+                        "SELECT * FROM {hidden} WHERE CAST({event} AS DATE) <= DATE '{}'",
+                        crate::dates::format_date(day)
+                    ))
+                    .await?
+                    .into_view();
+                ctx.register_table(table.name(), view)?;
+            }
+            _ => {
+                ctx.register_table(table.name(), provider)?;
+            }
+        }
     }
     Ok(ctx)
 }

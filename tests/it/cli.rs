@@ -61,6 +61,18 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
         report["stages"][1]["outcome"], "skipped",
         "nothing new to ingest"
     );
+    // Twice in a row does the work once: every later stage sees the same inputs.
+    for stage in report["stages"].as_array().unwrap().iter().skip(2) {
+        assert_eq!(stage["outcome"], "skipped", "{stage}");
+        assert!(
+            stage["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("inputs unchanged"),
+            "{stage}"
+        );
+    }
+    assert_eq!(report["complete"], true);
     assert_eq!(report["ingest"]["rows_quarantined"], 0);
     assert_eq!(report["data_valid_through"], "2026-10-31");
     let run_json: serde_json::Value =
@@ -204,4 +216,181 @@ fn the_browser_check_notices_a_broken_image() {
     )
     .unwrap();
     assert_eq!(crate::support::browser_image_check(&browser, &page), (2, 1));
+}
+
+/// Polls `run.json` until `stage` is recorded.
+fn wait_for_stage(run_json: &Path, stage: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    while std::time::Instant::now() < deadline {
+        if let Ok(bytes) = std::fs::read(run_json)
+            && let Ok(run) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && run["stages"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|x| x["stage"] == stage))
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("stage {stage} never finished");
+}
+
+#[test]
+fn a_killed_run_resumes_and_a_failed_stage_keeps_the_last_good_outputs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out_arg = out.to_str().unwrap();
+    // kill -9 once the report is written, in the middle of the run.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aftersight"))
+        .args(["run", "--quiet", "--out", out_arg])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_stage(&out.join("run.json"), "report");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let interrupted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(interrupted["complete"], false);
+
+    let resumed = aftersight(root, &["run", "--format", "json", "--out", out_arg]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(report["complete"], true);
+    let outcome = |name: &str| {
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("kpis"), "skipped", "finished before the kill");
+    assert_eq!(outcome("report"), "skipped", "finished before the kill");
+    assert_eq!(outcome("summary"), "ran", "never reached before the kill");
+    assert!(out.join("executive/period=2026-10/summary.html").is_file());
+
+    // A broken query fails the kpis stage: run.json says why, the last good KPIs stay.
+    let queries = tmp.path().join("queries");
+    copy_dir(&root.join("queries"), &queries);
+    std::fs::write(
+        queries.join("zz_broken.sql"),
+        "-- name: zz_broken\n-- title: Broken\n-- title_zh: 坏\n-- description: d\n-- unit: none\nSELECT no_such_column FROM repair_orders\n",
+    )
+    .unwrap();
+    let kpis_before = std::fs::read(out.join("kpis/manifest.json")).unwrap();
+    let failed = aftersight(
+        root,
+        &[
+            "run",
+            "--quiet",
+            "--out",
+            out_arg,
+            "--queries",
+            queries.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        text(&failed.stderr).contains("zz_broken"),
+        "{}",
+        text(&failed.stderr)
+    );
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let last = run["stages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["stage"].as_str(), last["outcome"].as_str()),
+        (Some("kpis"), Some("failed"))
+    );
+    assert!(
+        last["error"].as_str().unwrap().contains("no_such_column"),
+        "{last}"
+    );
+    assert_eq!(
+        std::fs::read(out.join("kpis/manifest.json")).unwrap(),
+        kpis_before
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn settings_follow_command_line_then_environment_then_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let init = aftersight(tmp.path(), &["init"]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    assert!(
+        std::fs::read_to_string(tmp.path().join("aftersight.toml"))
+            .unwrap()
+            .contains("[engine]")
+    );
+    let again = aftersight(tmp.path(), &["init"]);
+    assert_eq!(again.status.code(), Some(1), "init does not overwrite");
+
+    std::fs::write(tmp.path().join("aftersight.toml"), "ouput = \"x\"\n").unwrap();
+    let typo = aftersight(tmp.path(), &["run"]);
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(
+        text(&typo.stderr).contains("line 1: unknown key `ouput`; did you mean `out`?"),
+        "{}",
+        text(&typo.stderr)
+    );
+
+    // The file sets an invalid thread count; a missing raw export stops every run right after the settings.
+    std::fs::write(
+        tmp.path().join("aftersight.toml"),
+        "[engine]\nthreads = 0\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], env: Option<(&str, &str)>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_aftersight"));
+        command
+            .args(["run", "--raw", "missing-export"])
+            .args(args)
+            .current_dir(tmp.path());
+        command.env_remove("AFTERSIGHT_THREADS");
+        if let Some((k, v)) = env {
+            command.env(k, v);
+        }
+        text(&command.output().unwrap().stderr)
+    };
+    assert!(
+        run(&[], None).contains("threads: 0 is not between 1 and 256"),
+        "the file applies"
+    );
+    let env = run(&[], Some(("AFTERSIGHT_THREADS", "2")));
+    assert!(
+        env.contains("missing-export"),
+        "the environment overrides the file: {env}"
+    );
+    let cli = run(&["--threads", "0"], Some(("AFTERSIGHT_THREADS", "2")));
+    assert!(
+        cli.contains("threads: 0"),
+        "the command line overrides the environment: {cli}"
+    );
+    let cli = run(&["--threads", "2"], None);
+    assert!(
+        cli.contains("missing-export"),
+        "the command line overrides the file: {cli}"
+    );
+    let bad_date = run(&["--threads", "2", "--as-of", "2026-13-01"], None);
+    assert!(
+        bad_date.contains("as_of: `2026-13-01` is not a date"),
+        "{bad_date}"
+    );
 }

@@ -494,6 +494,7 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
         // Six months to the end of August 2025: the Haval H6 MY2022 transmission issue starts in May.
         period: Some("2025-08".into()),
         lang,
+        settings: Default::default(),
     };
     let summary = block_on(write(&config(Lang::En))).unwrap();
     let top = &summary.risks[0];

@@ -567,3 +567,26 @@ fn sql_is_read_only_and_parameters_stay_values() {
     assert_eq!(bad_param.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_param.stderr).contains("parameter `start`"));
 }
+
+#[test]
+fn an_as_of_session_sees_the_warehouse_as_it_was_that_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = mini_warehouse(tmp.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let settings = SessionSettings { as_of: crate::support::day("2026-09-30"), ..SessionSettings::default() };
+        let ctx = sql::open(&wh, &settings).await.unwrap();
+        // September: RO1-RO5 (the last opened 09-25), one sale, both claims, all three surveys.
+        assert_eq!(sql::data_valid_through(&ctx).await.unwrap(), crate::support::day("2026-09-25"));
+        let counts = sql::query(
+            &ctx,
+            "SELECT (SELECT count(*) FROM repair_orders) AS r, (SELECT count(*) FROM transactions) AS t, \
+             (SELECT count(*) FROM warranty_claims) AS w, (SELECT count(*) FROM surveys) AS s, \
+             (SELECT count(*) FROM vehicles) AS v",
+            HashMap::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows(&counts), vec![vec!["5", "1", "2", "3", "3"]]);
+    });
+}

@@ -196,3 +196,8 @@ pub fn browser_image_check(browser: &Path, page: &Path) -> (usize, usize) {
     };
     (count("images="), count("loaded="))
 }
+
+/// A date as days since the epoch.
+pub fn day(date: &str) -> Option<i32> {
+    aftersight::dates::parse_date(date)
+}
