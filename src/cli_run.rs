@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Output root [default: aftersight-out].
     #[arg(long, env = "AFTERSIGHT_OUT")]
     out: Option<PathBuf>,
+    /// The Parquet warehouse [default: OUT/warehouse].
+    #[arg(long, env = "AFTERSIGHT_WAREHOUSE")]
+    warehouse: Option<PathBuf>,
     /// A raw export directory to start from [default: the bundled sample].
     #[arg(long, env = "AFTERSIGHT_RAW")]
     raw: Option<PathBuf>,
@@ -115,6 +118,7 @@ fn resolve(args: &RunArgs, quiet: bool) -> Result<RunConfig, ConfigError> {
             .unwrap_or_else(|| PathBuf::from("aftersight-out")),
     );
     run.raw = args.raw.clone().or(file.raw.clone());
+    run.warehouse = args.warehouse.clone().or(file.warehouse.clone());
     run.queries = args.queries.clone().or(file.queries.clone());
     run.progress = !quiet;
     run.verbose = args.verbose;

@@ -24,6 +24,9 @@ pub const STARTER: &str = r#"# aftersight.toml: settings of `aftersight run`.
 # Output root: warehouse/, kpis/, reports/, reliability/, models/, predictions/, executive/, run.json.
 out = "aftersight-out"                          # env AFTERSIGHT_OUT
 
+# The Parquet warehouse. Default: OUT/warehouse.
+# warehouse = "/srv/aftersight/warehouse"      # env AFTERSIGHT_WAREHOUSE
+
 # Query library (KPI queries, features/, reports/). Default: ./queries if present, else the built-in copy.
 # queries = "queries"                          # env AFTERSIGHT_QUERIES
 
@@ -98,6 +101,8 @@ pub struct ConfigFile {
     pub raw: Option<PathBuf>,
     /// Output root.
     pub out: Option<PathBuf>,
+    /// Warehouse directory.
+    pub warehouse: Option<PathBuf>,
     /// Query library.
     pub queries: Option<PathBuf>,
     /// As-of date, `YYYY-MM-DD`.
@@ -311,7 +316,7 @@ mod tests {
         let err = parse(Path::new("a.toml"), "colour = 1\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("valid keys: raw, out"), "{err}");
+        assert!(err.contains("valid keys: raw, out, warehouse"), "{err}");
         let err = parse(Path::new("a.toml"), "seed = \"x\"\n")
             .unwrap_err()
             .to_string();

@@ -64,6 +64,8 @@ pub struct RunConfig {
     pub out: PathBuf,
     /// Raw export to start from; `None` uses the bundled sample or the embedded default.
     pub raw: Option<PathBuf>,
+    /// The warehouse; `None` is `OUT/warehouse`.
+    pub warehouse: Option<PathBuf>,
     /// The KPI library; `None` uses `queries/` when present, else the embedded copy.
     pub queries: Option<PathBuf>,
     /// Show progress (bars on a terminal, log lines otherwise); false is `--quiet`.
@@ -90,6 +92,7 @@ impl RunConfig {
         RunConfig {
             out,
             raw: None,
+            warehouse: None,
             queries: None,
             progress: false,
             verbose: false,
@@ -294,7 +297,10 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
 
     log.start("ingest");
     let started = Instant::now();
-    let warehouse = config.out.join("warehouse");
+    let warehouse = config
+        .warehouse
+        .clone()
+        .unwrap_or_else(|| config.out.join("warehouse"));
     let ingested = ingest::ingest(&IngestConfig {
         inputs: vec![raw.clone()],
         warehouse: warehouse.clone(),
