@@ -25,6 +25,8 @@ TABLES = ["stations", "customers", "vehicles", "transactions", "repair_orders", 
 
 def duckdb_sql(sql):
     sql = re.sub(r"to_char\(([^,]+), '%Y-%m'\)", r"strftime(\1, '%Y-%m')", sql)
+    # DataFusion casts a parameter turned timestamp to nanoseconds; warehouse columns are microseconds.
+    sql = re.sub(r"CAST\(CAST\((\$?\w+) AS TIMESTAMP\) AS BIGINT\)", r"epoch_ns(CAST(\1 AS TIMESTAMP))", sql)
     sql = re.sub(r"CAST\((\w+) AS BIGINT\)", r"epoch_us(\1)", sql)
     return sql
 
