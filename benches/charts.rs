@@ -12,22 +12,9 @@ use std::time::Instant;
 
 use aftersight::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat};
 
-/// xorshift: fixed data without a dependency.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform().max(1e-12), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
+#[path = "support/noise.rs"]
+mod noise;
+use noise::Noise;
 
 fn time(
     name: &str,

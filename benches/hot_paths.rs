@@ -16,17 +16,9 @@ use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 use std::hint::black_box;
 
-/// xorshift: fixed data without a dependency.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "support/noise.rs"]
+mod noise;
+use noise::Noise;
 
 fn parsing(c: &mut Criterion) {
     c.bench_function("vin validate", |b| {

@@ -55,7 +55,7 @@ pub struct ChartCommand {
     #[arg(long)]
     sql_filter: Option<String>,
     /// A query parameter, `name=value` (repeatable).
-    #[arg(long = "param", value_parser = parse_param)]
+    #[arg(long = "param", value_parser = crate::parse_param)]
     params: Vec<(String, String)>,
     /// Column for x (categories, times, labels).
     #[arg(long)]
@@ -109,13 +109,6 @@ pub struct ChartCommand {
 
 fn parse_kind(s: &str) -> Result<ChartKind, String> {
     s.parse().map_err(|e: charts::ChartError| e.to_string())
-}
-
-fn parse_param(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected name=value, got `{s}`"))?;
-    Ok((k.trim().to_owned(), v.to_owned()))
 }
 
 /// A library or feature query by name.

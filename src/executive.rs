@@ -592,23 +592,7 @@ fn change_cell(h: &Headline, base: Option<f64>) -> String {
     let (Some(value), Some(base)) = (h.value, base) else {
         return "<td class=\"flat\">–</td>".into();
     };
-    let delta = value - base;
-    let arrow = if delta > 0.0 {
-        "▲"
-    } else if delta < 0.0 {
-        "▼"
-    } else {
-        "■"
-    };
-    let size = if h.unit == "%" {
-        format!("{:.1} pt", delta.abs() * 100.0)
-    } else if h.unit == "pt" || base <= 0.0 {
-        format!("{} pt", charts::theme::format_number(delta.abs()))
-    } else if base != 0.0 {
-        charts::theme::format_percent((delta / base).abs())
-    } else {
-        charts::theme::format_number(delta.abs())
-    };
+    let (text, delta) = charts::theme::format_change(value, base, &h.unit);
     let class = if delta == 0.0 {
         "flat"
     } else if (delta > 0.0) == h.up_is_good {
@@ -616,7 +600,7 @@ fn change_cell(h: &Headline, base: Option<f64>) -> String {
     } else {
         "bad"
     };
-    format!("<td class=\"{class}\">{arrow} {size}</td>")
+    format!("<td class=\"{class}\">{text}</td>")
 }
 
 fn headline_table(html: &mut String, headline: &[Headline], words: &Words) {

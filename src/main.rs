@@ -482,7 +482,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Parses `name=value`.
-fn parse_param(s: &str) -> Result<(String, String), String> {
+/// `name=value` of a `--param`.
+pub(crate) fn parse_param(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| format!("expected name=value, got `{s}`"))?;

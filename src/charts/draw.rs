@@ -1203,23 +1203,9 @@ where
     Ok(())
 }
 
-/// "▲ 4.2%" (or percentage points for rates) and its colour.
+/// "▲ 4.2%" (or points for shares and scores), coloured by whether it is good news.
 fn change(tile: &Tile, base: f64) -> (String, RGBColor) {
-    let delta = tile.value - base;
-    let arrow = if delta > 0.0 {
-        "▲"
-    } else if delta < 0.0 {
-        "▼"
-    } else {
-        "■"
-    };
-    let size = if tile.unit == "%" {
-        format!("{:.1} pt", delta.abs() * 100.0)
-    } else if base != 0.0 {
-        format_percent((delta / base).abs())
-    } else {
-        format_number(delta.abs())
-    };
+    let (text, delta) = theme::format_change(tile.value, base, &tile.unit);
     let colour = match tile.up_is_good {
         Some(good) if delta != 0.0 => {
             if (delta > 0.0) == good {
@@ -1230,5 +1216,5 @@ fn change(tile: &Tile, base: f64) -> (String, RGBColor) {
         }
         _ => MUTED,
     };
-    (format!("{arrow} {size}"), colour)
+    (text, colour)
 }

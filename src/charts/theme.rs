@@ -203,6 +203,29 @@ pub fn format_value(value: f64, unit: &str) -> String {
     }
 }
 
+/// How a value moved from its base, as "▲ 4.2%" (relative), "▼ 1.0 pt" (a
+/// share, `%`, in percentage points) or "▲ 2.8 pt" (a score, `pt`, or any base
+/// at or below zero, where a relative change means nothing). Returns the text
+/// and the signed change.
+pub fn format_change(value: f64, base: f64, unit: &str) -> (String, f64) {
+    let delta = value - base;
+    let arrow = if delta > 0.0 {
+        "▲"
+    } else if delta < 0.0 {
+        "▼"
+    } else {
+        "■"
+    };
+    let size = if unit == "%" {
+        format!("{:.1} pt", delta.abs() * 100.0)
+    } else if unit == "pt" || base <= 0.0 {
+        format!("{} pt", format_number(delta.abs()))
+    } else {
+        format_percent((delta / base).abs())
+    };
+    (format!("{arrow} {size}"), delta)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +245,14 @@ mod tests {
         assert_eq!(format_percent(0.0456), "4.6%");
         assert_eq!(format_percent(0.05), "5%");
         assert_eq!(format_percent(0.0002), "0.02%");
+    }
+
+    #[test]
+    fn changes_read_as_percentages_or_points() {
+        assert_eq!(format_change(110.0, 100.0, "").0, "▲ 10%");
+        assert_eq!(format_change(0.05, 0.04, "%").0, "▲ 1.0 pt");
+        assert_eq!(format_change(-3.7, -0.9, "pt").0, "▼ 2.8 pt");
+        assert_eq!(format_change(5.0, 5.0, "").0, "■ 0%");
     }
 
     #[test]

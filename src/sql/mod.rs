@@ -23,6 +23,7 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext, col};
 
@@ -103,8 +104,15 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
     opts.execution.parquet.enable_page_index = true;
     opts.execution.parquet.pruning = true;
     opts.optimizer.prefer_existing_sort = true;
+    // A fair pool: each spilling operator (sorts, aggregations) gets an even
+    // share of what the non-spilling ones (hash-join build sides) leave, so two
+    // parallel sorts cannot starve each other as they do under a greedy pool.
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(settings.memory_limit),
+        std::num::NonZeroUsize::new(5).expect("five is not zero"),
+    );
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(settings.memory_limit, 1.0)
+        .with_memory_pool(Arc::new(pool))
         .with_temp_file_path(&settings.spill_dir)
         .build_arc()?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);

@@ -9,22 +9,9 @@ use std::path::PathBuf;
 
 use aftersight::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
 
-/// A small deterministic generator (xorshift), so fixtures need no crate.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-12), self.next());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
+#[path = "../../benches/support/noise.rs"]
+mod noise;
+use noise::Noise;
 
 fn cols(x: Option<&str>, y: &[&str], series: Option<&str>) -> Columns {
     Columns {
@@ -52,7 +39,7 @@ fn fixture(kind: ChartKind) -> (Frame, Columns, &'static str) {
                 for (k, st) in stations.iter().enumerate() {
                     m.push(month.clone());
                     s.push(st.to_string());
-                    v.push(1000.0 + 400.0 * k as f64 + 30.0 * i as f64 + 80.0 * noise.next());
+                    v.push(1000.0 + 400.0 * k as f64 + 30.0 * i as f64 + 80.0 * noise.uniform());
                 }
             }
             let frame = Frame::new()
@@ -100,7 +87,7 @@ fn fixture(kind: ChartKind) -> (Frame, Columns, &'static str) {
                     model.push(name.to_string());
                     mis.push(f64::from(month));
                     claims.push(
-                        (k as f64 * 3.0 + f64::from(month) * 0.5 + 4.0 * noise.next()).round(),
+                        (k as f64 * 3.0 + f64::from(month) * 0.5 + 4.0 * noise.uniform()).round(),
                     );
                 }
             }
@@ -121,8 +108,8 @@ fn fixture(kind: ChartKind) -> (Frame, Columns, &'static str) {
                 ("变速箱 supplier B", 1.5, 90.0),
             ] {
                 for _ in 0..400 {
-                    let life: f64 = scale * (-(1.0 - noise.next()).ln()).powf(1.0 / shape);
-                    let end = 12.0 + 60.0 * noise.next();
+                    let life: f64 = scale * (-(1.0 - noise.uniform()).ln()).powf(1.0 / shape);
+                    let end = 12.0 + 60.0 * noise.uniform();
                     t.push(life.min(end));
                     failed.push(if life <= end { 1.0 } else { 0.0 });
                     group.push(name);
@@ -141,10 +128,10 @@ fn fixture(kind: ChartKind) -> (Frame, Columns, &'static str) {
         ChartKind::Mcf => {
             let (mut unit, mut t, mut event) = (Vec::new(), Vec::new(), Vec::new());
             for u in 0..150 {
-                let end = 12.0 + 72.0 * noise.next();
+                let end = 12.0 + 72.0 * noise.uniform();
                 let mut at = 0.0;
                 loop {
-                    at += -(1.0 - noise.next()).ln() * 14.0;
+                    at += -(1.0 - noise.uniform()).ln() * 14.0;
                     if at > end {
                         break;
                     }
@@ -169,8 +156,8 @@ fn fixture(kind: ChartKind) -> (Frame, Columns, &'static str) {
         ChartKind::Roc | ChartKind::PrecisionRecall | ChartKind::Calibration | ChartKind::Lift => {
             let (mut label, mut tree, mut logistic) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..3000 {
-                let risk = noise.next();
-                let y = noise.next() < 0.05 + 0.4 * risk * risk;
+                let risk = noise.uniform();
+                let y = noise.uniform() < 0.05 + 0.4 * risk * risk;
                 label.push(if y { 1.0 } else { 0.0 });
                 tree.push((0.05 + 0.4 * risk * risk + 0.05 * noise.normal()).clamp(0.0, 1.0));
                 logistic.push((0.05 + 0.4 * risk + 0.1 * noise.normal()).clamp(0.0, 1.0));
