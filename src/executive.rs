@@ -112,9 +112,41 @@ impl Words {
     }
 }
 
-/// Writes the executive summary for a period.
+/// Writes the executive summary for a period in `config.lang`.
 pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportError> {
-    let words = Words { lang: config.lang };
+    let mut pages = write_languages(config, &[config.lang]).await?;
+    Ok(pages.remove(0))
+}
+
+/// Writes the summary in several languages from one set of query results.
+pub async fn write_languages(
+    config: &SummaryConfig,
+    languages: &[Lang],
+) -> Result<Vec<SummaryManifest>, ReportError> {
+    let data = gather(config).await?;
+    languages
+        .iter()
+        .map(|&lang| render(&data, config, lang))
+        .collect()
+}
+
+/// Everything the page shows, queried once.
+struct Gathered {
+    period: String,
+    valid_through: String,
+    start: i32,
+    end: i32,
+    /// Headline KPIs: this month, the month before, the same month last year.
+    kpis: Vec<Frame>,
+    volume: Frame,
+    risks: Frame,
+    b10: HashMap<String, f64>,
+    /// Churn by segment and the customers most at risk, when predicted.
+    churn: Option<(Frame, Frame)>,
+    scorecard: Frame,
+}
+
+async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportError> {
     let library = match &config.queries {
         Some(dir) => library::load(dir)?,
         None => library::embedded()?,
@@ -138,8 +170,61 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
         ctx: &ctx,
         library: &library,
     };
+    let windows = [
+        (start, end),
+        (add_months(start, -1), start),
+        (add_months(start, -12), add_months(end, -12)),
+    ];
+    let mut kpis = Vec::new();
+    for (from, to) in windows {
+        let params = [("start", format_date(from)), ("end", format_date(to))];
+        kpis.push(runner.run("headline_kpis", &params).await?);
+    }
+    let volume_params = [
+        ("start", format_date(add_months(start, -12))),
+        ("end", format_date(end)),
+    ];
+    let volume = runner.run("repair_volume_by_month", &volume_params).await?;
+    let risk_params = [
+        ("start", format_date(add_months(end, -6))),
+        ("end", format_date(end)),
+        ("top", "5".into()),
+    ];
+    let risks = runner.run("emerging_quality_risks", &risk_params).await?;
+    let b10 = reliability_b10(&config.out.join("reliability").join("weibull.parquet")).await;
+    let churn = if predictions.iter().any(|p| p == "churn_predictions") {
+        let with_segments = predictions.iter().any(|p| p == "segments_predictions");
+        Some(churn_frames(&runner, with_segments).await?)
+    } else {
+        None
+    };
+    let period_params = [("start", format_date(start)), ("end", format_date(end))];
+    let scorecard = runner.run_sql(SCORECARD_SQL, &period_params).await?;
+    Ok(Gathered {
+        period,
+        valid_through,
+        start,
+        end,
+        kpis,
+        volume,
+        risks,
+        b10,
+        churn,
+        scorecard,
+    })
+}
+
+/// Renders and writes one language's page.
+fn render(
+    data: &Gathered,
+    config: &SummaryConfig,
+    lang: Lang,
+) -> Result<SummaryManifest, ReportError> {
+    let words = Words { lang };
+    let (period, valid_through, start, end) =
+        (&data.period, &data.valid_through, data.start, data.end);
     let source = |q: &str| format!("queries/{q}.sql");
-    let footer = |q: &str| charts::footer(&source(q), &valid_through, config.lang);
+    let footer = |q: &str| charts::footer(&source(q), valid_through, lang);
     let mut charts_drawn = 0;
     let mut figure = |kind: ChartKind,
                       frame: &Frame,
@@ -156,41 +241,23 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
         charts_drawn += 1;
         Ok(png_figure(&png, &options.title))
     };
-    let month_name = month_label(&period, config.lang);
-
-    // Headline KPIs: this month, the month before, the same month last year.
-    let windows = [
-        (start, end),
-        (add_months(start, -1), start),
-        (add_months(start, -12), add_months(end, -12)),
-    ];
-    let mut kpi_frames = Vec::new();
-    for (from, to) in windows {
-        kpi_frames.push(
-            runner
-                .run(
-                    "headline_kpis",
-                    &[("start", format_date(from)), ("end", format_date(to))],
-                )
-                .await?,
-        );
-    }
-    let headline = headlines(&kpi_frames, config.lang)?;
+    let month_name = month_label(period, lang);
+    let headline = headlines(&data.kpis, lang)?;
 
     let mut html = String::new();
     let title = format!(
         "{} · {month_name}",
         words.t("After-sales executive summary", "售后业务管理层摘要")
     );
-    page_head(&mut html, &title, config.lang);
+    page_head(&mut html, &title, lang);
     let _ = writeln!(
         html,
         "<header><h1>{}</h1><p class=\"meta\">{} <b>{}</b> · {} <b>{}</b> · {}</p></header>",
         escape_html(&title),
         words.t("Period", "统计期"),
-        escape_html(&period),
+        escape_html(period),
         words.t("data valid through", "数据截至"),
-        escape_html(&valid_through),
+        escape_html(valid_through),
         words.t(
             "compared with the previous month and the same month last year",
             "与上月及去年同月对比"
@@ -234,7 +301,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
             subtitle: words.t("▲▼ against the previous month and the same month last year; green is good news", "▲▼ 对比上月与去年同月；绿色为向好").into(),
             footer: footer("headline_kpis"),
             height: 300,
-            lang: config.lang,
+            lang,
             ..ChartOptions::default()
         };
         html.push_str(&figure(
@@ -249,15 +316,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
 
     // 2. Revenue trend, 13 months.
     let trend_start = add_months(start, -12);
-    let volume = runner
-        .run(
-            "repair_volume_by_month",
-            &[
-                ("start", format_date(trend_start)),
-                ("end", format_date(end)),
-            ],
-        )
-        .await?;
+    let volume = &data.volume;
     if volume.rows() > 0 {
         let _ = writeln!(
             html,
@@ -269,7 +328,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
             subtitle: format!("{} – {period}", &format_date(trend_start)[..7]),
             y_label: words.t("Revenue, CNY", "产值（元）").into(),
             footer: footer("repair_volume_by_month"),
-            lang: config.lang,
+            lang,
             height: 400,
             ..ChartOptions::default()
         };
@@ -278,24 +337,13 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
             y: vec!["revenue_cny".into()],
             ..Columns::default()
         };
-        html.push_str(&figure(ChartKind::Line, &volume, columns, options)?);
+        html.push_str(&figure(ChartKind::Line, volume, columns, options)?);
         html.push_str("</section>\n");
     }
 
     // 3. Emerging quality risks over the last six months.
     let risk_start = add_months(end, -6);
-    let risk_frame = runner
-        .run(
-            "emerging_quality_risks",
-            &[
-                ("start", format_date(risk_start)),
-                ("end", format_date(end)),
-                ("top", "5".into()),
-            ],
-        )
-        .await?;
-    let b10 = reliability_b10(&config.out.join("reliability").join("weibull.parquet")).await;
-    let risks = risk_list(&risk_frame, &b10)?;
+    let risks = risk_list(&data.risks, &data.b10)?;
     let _ = writeln!(
         html,
         "<section><h2>{}</h2>",
@@ -339,7 +387,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
                 .t("Observed ÷ expected repairs", "实际 ÷ 预期维修次数")
                 .into(),
             footer: footer("emerging_quality_risks"),
-            lang: config.lang,
+            lang,
             height: 320,
             ..ChartOptions::default()
         };
@@ -354,24 +402,21 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
     html.push_str("</section>\n");
 
     // 4. Churn risk, when the models have scored the customers.
-    let churn_section = predictions.iter().any(|p| p == "churn_predictions");
+    let churn_section = data.churn.is_some();
     let _ = writeln!(
         html,
         "<section><h2>{}</h2>",
         words.t("Customers most at risk of churn", "流失风险最高的客户")
     );
-    if churn_section {
-        let with_segments = predictions.iter().any(|p| p == "segments_predictions");
-        churn(
-            &runner,
+    if let Some((segments, customers)) = &data.churn {
+        churn_html(
             &mut html,
             &words,
-            with_segments,
-            &valid_through,
+            segments,
+            customers,
+            valid_through,
             &mut figure,
-            config.lang,
-        )
-        .await?;
+        )?;
     } else {
         let _ = writeln!(
             html,
@@ -385,12 +430,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
     html.push_str("</section>\n");
 
     // 5. Station scorecard.
-    let scorecard = runner
-        .run_sql(
-            SCORECARD_SQL,
-            &[("start", format_date(start)), ("end", format_date(end))],
-        )
-        .await?;
+    let scorecard = &data.scorecard;
     let _ = writeln!(
         html,
         "<section><h2>{}</h2>",
@@ -402,7 +442,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
             subtitle: words.t("40% quality (comebacks), 40% satisfaction, 20% on-time; AAA from 85, AA from 75", "质量（返修）40%，满意度40%，准时20%；85分以上AAA，75分以上AA").into(),
             y_label: words.t("Score", "得分").into(),
             footer: footer("station_scorecard"),
-            lang: config.lang,
+            lang,
             height: 520,
             ..ChartOptions::default()
         };
@@ -411,8 +451,8 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
             y: vec!["score".into()],
             ..Columns::default()
         };
-        html.push_str(&figure(ChartKind::RankedBar, &scorecard, columns, options)?);
-        scorecard_table(&mut html, &scorecard, &words)?;
+        html.push_str(&figure(ChartKind::RankedBar, scorecard, columns, options)?);
+        scorecard_table(&mut html, scorecard, &words)?;
     } else {
         let _ = writeln!(
             html,
@@ -429,7 +469,7 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
         escape_html(&crate::report::now_rfc3339())
     );
 
-    let file_name = if config.lang == Lang::Zh {
+    let file_name = if lang == Lang::Zh {
         "summary.zh.html"
     } else {
         "summary.html"
@@ -442,9 +482,9 @@ pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportErro
     crate::fsutil::write_atomically(&file, html.as_bytes())
         .map_err(crate::fsutil::io_error("write", &file))?;
     Ok(SummaryManifest {
-        period,
-        lang: if config.lang == Lang::Zh { "zh" } else { "en" }.into(),
-        data_valid_through: valid_through,
+        period: period.clone(),
+        lang: if lang == Lang::Zh { "zh" } else { "en" }.into(),
+        data_valid_through: valid_through.clone(),
         file,
         headline,
         risks,
@@ -637,10 +677,10 @@ async fn reliability_b10(path: &Path) -> HashMap<String, f64> {
     let Ok(frame) = Frame::from_batches(&batches) else {
         return HashMap::new();
     };
-    let (Ok(level), Ok(component), Ok(model), Ok(basis), Ok(b10)) = (
+    let (Ok(level), Ok(component), Ok(group), Ok(basis), Ok(b10)) = (
         frame.labels("level"),
         frame.labels("component"),
-        frame.labels("model"),
+        frame.labels("group"),
         frame.labels("basis"),
         frame.numbers("b10"),
     ) else {
@@ -648,15 +688,15 @@ async fn reliability_b10(path: &Path) -> HashMap<String, f64> {
     };
     let mut out = HashMap::new();
     for i in 0..frame.rows() {
+        let cohort = match level[i].as_str() {
+            "component" => "",
+            "model" => group[i].as_str(),
+            _ => continue,
+        };
         if basis[i] != "months" {
             continue;
         }
         if let Some(value) = b10[i] {
-            let cohort = if level[i] == "component" {
-                ""
-            } else {
-                model[i].as_str()
-            };
             out.insert(format!("{cohort}|{}", component[i]), value);
         }
     }
@@ -724,15 +764,12 @@ fn risk_table(html: &mut String, risks: &[Risk], words: &Words) {
     html.push_str("</table>\n");
 }
 
-async fn churn(
+/// Expected churners by segment, and the ten customers most at risk with
+/// their last visit (aggregated for those ten only).
+async fn churn_frames(
     runner: &Runner<'_>,
-    html: &mut String,
-    words: &Words,
     with_segments: bool,
-    valid_through: &str,
-    figure: &mut impl FnMut(ChartKind, &Frame, Columns, ChartOptions) -> Result<String, ReportError>,
-    lang: Lang,
-) -> Result<(), ReportError> {
+) -> Result<(Frame, Frame), ReportError> {
     let segment = if with_segments {
         "COALESCE(CAST(s.segment AS VARCHAR) || ': ' || s.segment_description, '–')"
     } else {
@@ -748,13 +785,19 @@ async fn churn(
          FROM churn_predictions p {join} GROUP BY 1 ORDER BY expected_churners DESC"
     );
     let top = format!(
-        "SELECT c.name, c.city, {segment} AS segment, p.probability, max(ro.opened_at) AS last_visit
-         FROM churn_predictions p
+        "WITH top AS (
+             SELECT customer_id, probability FROM churn_predictions ORDER BY probability DESC, customer_id LIMIT 10
+         ),
+         visits AS (
+             SELECT customer_id, max(opened_at) AS last_visit FROM repair_orders
+             WHERE customer_id IN (SELECT customer_id FROM top) GROUP BY customer_id
+         )
+         SELECT c.name, c.city, {segment} AS segment, p.probability, v.last_visit
+         FROM top p
          JOIN customers c ON c.customer_id = p.customer_id
-         LEFT JOIN repair_orders ro ON ro.customer_id = p.customer_id
+         LEFT JOIN visits v ON v.customer_id = p.customer_id
          {join}
-         GROUP BY c.name, c.city, 3, p.probability, p.customer_id
-         ORDER BY p.probability DESC, p.customer_id LIMIT 10"
+         ORDER BY p.probability DESC, p.customer_id"
     );
     let run = |sql: String| async move {
         let batches = sql::query(runner.ctx, &sql, HashMap::new())
@@ -766,7 +809,18 @@ async fn churn(
             })?;
         Frame::from_batches(&batches).map_err(chart_error("churn_predictions"))
     };
-    let segments = run(by_segment).await?;
+    Ok((run(by_segment).await?, run(top).await?))
+}
+
+fn churn_html(
+    html: &mut String,
+    words: &Words,
+    segments: &Frame,
+    customers: &Frame,
+    valid_through: &str,
+    figure: &mut impl FnMut(ChartKind, &Frame, Columns, ChartOptions) -> Result<String, ReportError>,
+) -> Result<(), ReportError> {
+    let lang = words.lang;
     if segments.rows() > 0 {
         let options = ChartOptions {
             title: words.t("Expected churners by segment", "各客户群预计流失人数").into(),
@@ -782,9 +836,8 @@ async fn churn(
             y: vec!["expected_churners".into()],
             ..Columns::default()
         };
-        html.push_str(&figure(ChartKind::RankedBar, &segments, columns, options)?);
+        html.push_str(&figure(ChartKind::RankedBar, segments, columns, options)?);
     }
-    let customers = run(top).await?;
     let error = chart_error("churn_predictions");
     let _ = writeln!(
         html,

@@ -668,20 +668,21 @@ impl Stages<'_> {
             "reliability" => Ok((self.reliability().await?, Vec::new())),
             "models" => Ok((self.models().await?, Vec::new())),
             _ => {
-                let mut pages = Vec::new();
-                for lang in &config.languages {
-                    let summary = crate::executive::write(&crate::executive::SummaryConfig {
-                        warehouse: self.warehouse.to_path_buf(),
-                        out: config.out.clone(),
-                        queries: self.queries.clone(),
-                        period: None,
-                        lang: *lang,
-                        settings: config.settings.clone(),
-                    })
-                    .await
-                    .map_err(RunError::Summary)?;
-                    pages.push(summary.file.display().to_string());
-                }
+                let summary_config = crate::executive::SummaryConfig {
+                    warehouse: self.warehouse.to_path_buf(),
+                    out: config.out.clone(),
+                    queries: self.queries.clone(),
+                    period: None,
+                    lang: crate::charts::Lang::En,
+                    settings: config.settings.clone(),
+                };
+                let pages: Vec<String> =
+                    crate::executive::write_languages(&summary_config, &config.languages)
+                        .await
+                        .map_err(RunError::Summary)?
+                        .iter()
+                        .map(|page| page.file.display().to_string())
+                        .collect();
                 Ok((
                     ran(
                         format!("executive summary in {}", pages.join(" and ")),

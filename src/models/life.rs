@@ -19,12 +19,14 @@ const ONE_DAY_IN_MONTHS: f64 = 1.0 / 30.4375;
 /// A Weibull fit of one group of lives.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GroupFit {
-    /// `component` (every vehicle) or `model` (one make, model and model year).
+    /// `component` (every vehicle), `powertrain`, `make`, or `model` (one make,
+    /// model and model year).
     pub level: String,
     /// Component.
     pub component: String,
-    /// Make, model and model year, for model-level fits.
-    pub model: String,
+    /// The group within the level (`BEV`, `Volkswagen`, `Haval H6 2022`); empty
+    /// at the component level.
+    pub group: String,
     /// `months` in service or `thousand_km`.
     pub basis: String,
     /// The fit.
@@ -34,7 +36,8 @@ pub struct GroupFit {
 /// Reliability of the fleet as of a date.
 #[derive(Debug, Clone)]
 pub struct FleetReliability {
-    /// Weibull fits per component, and per component and model where there are enough failures.
+    /// Weibull fits per component, and per component and powertrain, make, or
+    /// make/model/model year where there are enough failures.
     pub fits: Vec<GroupFit>,
     /// Kaplan-Meier curves in months in service, per component.
     pub kaplan_meier: Vec<(String, Vec<KaplanMeierStep>)>,
@@ -57,6 +60,7 @@ pub async fn fleet(
     let input = |e: String| ModelError::Input(format!("first_failures: {e}"));
     let component = text_column(&batches, "component").map_err(input)?;
     let make = text_column(&batches, "make").map_err(input)?;
+    let powertrain = text_column(&batches, "powertrain").map_err(input)?;
     let model = text_column(&batches, "model").map_err(input)?;
     let year = text_column(&batches, "model_year").map_err(input)?;
     let failed = flag_column(&batches, "failed").map_err(input)?;
@@ -91,33 +95,36 @@ pub async fn fleet(
                 fits.push(GroupFit {
                     level: "component".into(),
                     component: name,
-                    model: String::new(),
+                    group: String::new(),
                     basis: basis.into(),
                     fit,
                 });
             }
         }
-        let by_model = group_lives(lives().map(|(i, l)| {
-            (
-                (
-                    component[i].clone(),
-                    format!("{} {} {}", make[i], model[i], year[i]),
-                ),
-                l,
-            )
-        }));
-        for ((name, model), group) in by_model {
-            if group.iter().filter(|l| l.failed).count() < min_failures {
-                continue;
-            }
-            if let Ok(fit) = fit_weibull(&group) {
-                fits.push(GroupFit {
-                    level: "model".into(),
-                    component: name,
-                    model,
-                    basis: basis.into(),
-                    fit,
-                });
+        // Powertrain and make separate the planted overrides (BEV brake pads,
+        // Volkswagen water pumps) that a per-component fit mixes.
+        let levels: [(&str, &dyn Fn(usize) -> String); 3] = [
+            ("powertrain", &|i| powertrain[i].clone()),
+            ("make", &|i| make[i].clone()),
+            ("model", &|i| {
+                format!("{} {} {}", make[i], model[i], year[i])
+            }),
+        ];
+        for (level, key) in levels {
+            let grouped = group_lives(lives().map(|(i, l)| ((component[i].clone(), key(i)), l)));
+            for ((name, group_name), group) in grouped {
+                if group.iter().filter(|l| l.failed).count() < min_failures {
+                    continue;
+                }
+                if let Ok(fit) = fit_weibull(&group) {
+                    fits.push(GroupFit {
+                        level: level.into(),
+                        component: name,
+                        group: group_name,
+                        basis: basis.into(),
+                        fit,
+                    });
+                }
             }
         }
     }
@@ -126,13 +133,13 @@ pub async fn fleet(
             a.level.as_str(),
             a.basis.as_str(),
             a.component.as_str(),
-            a.model.as_str(),
+            a.group.as_str(),
         )
             .cmp(&(
                 b.level.as_str(),
                 b.basis.as_str(),
                 b.component.as_str(),
-                b.model.as_str(),
+                b.group.as_str(),
             ))
     });
     curves.sort_by(|a, b| a.0.cmp(&b.0));
@@ -254,7 +261,7 @@ pub fn fits_table(fits: &[GroupFit]) -> ResultTable {
     ResultTable::new()
         .text("level", fits.iter().map(|f| f.level.clone()))
         .text("component", fits.iter().map(|f| f.component.clone()))
-        .text("model", fits.iter().map(|f| f.model.clone()))
+        .text("group", fits.iter().map(|f| f.group.clone()))
         .text("basis", fits.iter().map(|f| f.basis.clone()))
         .int("units", fits.iter().map(|f| f.fit.n as i64))
         .int("failures", fits.iter().map(|f| f.fit.failures as i64))
