@@ -41,7 +41,7 @@ impl Locations {
 #[command(
     args_conflicts_with_subcommands = true,
     after_long_help = "Without a subcommand: Weibull fits of the fleet in the warehouse, per component and per
-make/model/model year, in months in service and in thousand km; the time to each vehicle's first
+component and powertrain, make, or make/model/model year, in months in service and in thousand km; the time to each vehicle's first
 failure of a component is a failure, vehicles without one are suspensions at --as-of. With
 --out DIR it also writes weibull, kaplan_meier and mcf (repairs per vehicle) as Parquet.
 
@@ -59,7 +59,7 @@ pub struct ReliabilityCommand {
     /// Judge the fleet as of this date (default: the last day of data).
     #[arg(long)]
     as_of: Option<String>,
-    /// Fewest failures for a make/model/model-year fit.
+    /// Fewest failures for a powertrain, make or make/model/model-year fit.
     #[arg(long, default_value_t = 10)]
     min_failures: usize,
     /// Also write weibull.parquet, kaplan_meier.parquet and mcf.parquet here.
