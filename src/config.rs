@@ -130,6 +130,7 @@ pub struct EngineSection {
 const TOP_KEYS: &[&str] = &[
     "raw",
     "out",
+    "warehouse",
     "queries",
     "as_of",
     "seed",
@@ -321,6 +322,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn every_field_is_a_known_key() {
+        let text = "raw = \"r\"\nout = \"o\"\nwarehouse = \"w\"\nqueries = \"q\"\nas_of = \"2026-01-31\"\nseed = 1\nreports = []\nlanguages = []\n[engine]\nthreads = 1\nmemory_limit = \"1GiB\"\n";
+        let file = parse(Path::new("a.toml"), text).unwrap();
+        assert_eq!(file.warehouse, Some(PathBuf::from("w")));
     }
 
     #[test]
