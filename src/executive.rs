@@ -870,10 +870,13 @@ fn churn_html(
     Ok(())
 }
 
-/// A probability for people: "37%", and ">99.9%" rather than a rounded "100%".
+/// A probability for people: "37%", "99.6%", and ">99.9%" rather than a
+/// rounded "100%".
 fn probability_text(p: f64) -> String {
     if p > 0.999 {
         ">99.9%".into()
+    } else if p >= 0.99 {
+        format!("{:.1}%", p * 100.0)
     } else if p < 0.001 {
         "<0.1%".into()
     } else {
@@ -992,5 +995,7 @@ mod tests {
             "<td class=\"bad\">▼ 2.8 pt</td>"
         );
         assert_eq!(probability_text(0.99988), ">99.9%");
+        assert_eq!(probability_text(0.9962), "99.6%");
+        assert_eq!(probability_text(0.374), "37%");
     }
 }
