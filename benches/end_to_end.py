@@ -4,8 +4,8 @@
 
 For each scale it generates the raw export once (release binary), then:
 
-- aftersight: `aftersight run --raw RAW --out OUT --force` under /usr/bin/time: per-stage seconds from
-  run.json, and the whole run's wall time and peak memory.
+- aftersight: `aftersight run --raw RAW --out OUT --force` under /usr/bin/time: per-stage seconds and peak memory
+  from run.json, and the whole run's wall time and peak memory.
 - peers, each stage in its own process under /usr/bin/time (seconds and peak memory):
   - ingest: DuckDB `COPY (SELECT * FROM read_csv(...)) TO ... (FORMAT parquet)` for every table (no validation,
     no quarantine, no partitioning: less work than aftersight does);
@@ -149,7 +149,7 @@ def main():
         if not os.path.exists(os.path.join(raw, "manifest.json")):
             subprocess.run([args.aftersight, "generate", "--scale", str(scale), "--seed", "42", "--out", raw, "--quiet"], check=True)
         seconds, peak, stdout = timed([args.aftersight, "run", "--quiet", "--force", "--raw", raw, "--out", out, "--format", "json"])
-        stages = {s["stage"]: s["seconds"] for s in json.loads(stdout)["stages"]}
+        stages = {s["stage"]: (s["seconds"], s.get("peak_rss_mib")) for s in json.loads(stdout)["stages"]}
         print(f"\nscale {scale:g}: aftersight run {seconds:.1f} s, peak {peak:.0f} MiB: {stages}", flush=True)
         warehouse = os.path.join(out, "warehouse")
         # The snapshots the models stage uses on data valid through 2026-10-31 (see `aftersight models list`).
@@ -173,14 +173,15 @@ def main():
         print(f"DuckDB ran {kpi_note['ran']} KPI queries; left out (dialect): {', '.join(kpi_note['failed']) or 'none'}")
         print(f"the five feature snapshots take {feature_sql:.1f} s as separate `aftersight sql` calls (CSV out); the models")
         print("stage runs them inside its time, the peer's models time starts from the CSVs")
-        print(f"{'stage':<12}{'aftersight s':>13}{'peer s':>9}{'peer MiB':>10}{'ratio':>7}  peer")
+        print(f"{'stage':<12}{'aftersight s':>13}{'MiB':>7}{'peer s':>9}{'peer MiB':>10}{'ratio':>7}  peer")
         names = {"ingest": "DuckDB COPY to Parquet", "kpis": "DuckDB, same SQL", "models": "scikit-learn, same steps"}
-        for stage, ours in stages.items():
+        for stage, (ours, our_peak) in stages.items():
+            mib = f"{our_peak:>7.0f}" if our_peak is not None else f"{'':>7}"
             if stage in peers:
                 theirs, their_peak, _ = peers[stage]
-                print(f"{stage:<12}{ours:>13.2f}{theirs:>9.2f}{their_peak:>10.0f}{ours / theirs:>7.2f}  {names[stage]}")
+                print(f"{stage:<12}{ours:>13.2f}{mib}{theirs:>9.2f}{their_peak:>10.0f}{ours / theirs:>7.2f}  {names[stage]}")
             else:
-                print(f"{stage:<12}{ours:>13.2f}{'':>9}{'':>10}{'':>7}  (no peer)")
+                print(f"{stage:<12}{ours:>13.2f}{mib}{'':>9}{'':>10}{'':>7}  (no peer)")
 
 
 if __name__ == "__main__":

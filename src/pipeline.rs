@@ -170,6 +170,24 @@ pub struct StageReport {
     pub fingerprint: Option<String>,
     /// Why the stage failed.
     pub error: Option<String>,
+    /// Peak resident memory during the stage, MiB (Linux: the kernel's
+    /// high-water mark, reset when the stage starts).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// Resets the process's peak-RSS mark (Linux `clear_refs`), so the next
+/// reading covers one stage. Elsewhere this does nothing.
+fn reset_peak_rss() {
+    // Best effort: without /proc the stages simply report no peak.
+    let _ = fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident memory since the last reset, MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Rows of one table in the raw export.
@@ -330,6 +348,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         rows: Some(read),
         fingerprint: None,
         error: None,
+        peak_rss_mib: None,
     };
     report.ingest = Some(ingested);
     report.record(config, &log, ingest_stage)?;
@@ -375,6 +394,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
                 rows: last.rows,
                 fingerprint: Some(print),
                 error: None,
+                peak_rss_mib: None,
             };
             report.record(config, &log, skipped)?;
             continue;
@@ -411,6 +431,8 @@ impl RunReport {
         log: &StageLog,
         stage: StageReport,
     ) -> Result<(), RunError> {
+        let mut stage = stage;
+        stage.peak_rss_mib = peak_rss_mib();
         log.finish(&stage);
         self.stages.push(stage);
         self.write(config)
@@ -439,6 +461,7 @@ impl RunReport {
                 rows: None,
                 fingerprint: None,
                 error: Some(message),
+                peak_rss_mib: peak_rss_mib(),
             });
             // The run is failing already; a manifest that cannot be written adds nothing to report.
             let _ = self.write(config);
@@ -560,6 +583,7 @@ impl StageLog {
     }
 
     fn start(&self, stage: &str) {
+        reset_peak_rss();
         if let Some(bar) = &self.spinner {
             bar.set_message(format!("stage {stage}…"));
         }
@@ -630,6 +654,7 @@ impl Stages<'_> {
             rows,
             fingerprint: None,
             error: None,
+            peak_rss_mib: None,
         };
         let config = self.config;
         match stage {
@@ -748,6 +773,7 @@ impl Stages<'_> {
             rows: Some(fleet.fits.len() as u64),
             fingerprint: None,
             error: None,
+            peak_rss_mib: None,
         })
     }
 
@@ -810,6 +836,7 @@ impl Stages<'_> {
             rows: Some(scored as u64),
             fingerprint: None,
             error: None,
+            peak_rss_mib: None,
         })
     }
 }
@@ -827,6 +854,7 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 rows: None,
                 fingerprint: None,
                 error: None,
+                peak_rss_mib: None,
             },
         ));
     }
@@ -842,6 +870,7 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 rows: None,
                 fingerprint: None,
                 error: None,
+                peak_rss_mib: None,
             },
         ));
     }
@@ -860,6 +889,7 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
                 rows: None,
                 fingerprint: None,
                 error: None,
+                peak_rss_mib: None,
             },
         ));
     }
@@ -886,6 +916,7 @@ fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), RunError> {
             rows: None,
             fingerprint: None,
             error: None,
+            peak_rss_mib: None,
         },
     ))
 }

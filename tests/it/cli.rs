@@ -94,6 +94,21 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
     let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(report["stages"][0]["outcome"], "reused");
     assert_eq!(report["raw_export"], "datasets/sample");
+    // Every stage records its peak memory; the models stage holds the most.
+    let peak = |name: &str| {
+        report["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap()["peak_rss_mib"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        peak("raw") > 1.0 && peak("models") >= peak("raw"),
+        "{report}"
+    );
     // The executive summary, in both languages, loads in a real browser with every chart.
     let pages = report["executive_summary"].as_array().unwrap();
     assert_eq!(pages.len(), 2);
