@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use aftersight::generate::export::ExportFormat;
 use aftersight::generate::{self, GenerateConfig};
-use aftersight::ingest::source::{Encoding, MIN_SPLIT_BYTES};
+use aftersight::ingest::source::{CHUNK_BYTES, Encoding};
 use aftersight::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 use aftersight::report::{self, ReportConfig, ReportError};
 use aftersight::sql::output::{self, ResultFormat};
@@ -281,7 +281,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 encoding,
                 max_bad_fraction,
                 progress,
-                split_bytes: MIN_SPLIT_BYTES,
+                chunk_bytes: CHUNK_BYTES,
             };
             match ingest::ingest(&config).await {
                 Ok(report) => print_ingest(&report, format)?,

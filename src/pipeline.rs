@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil::MANIFEST_FILE;
 use crate::generate::export::ExportFormat;
 use crate::generate::{self, EXPORT_KIND, GenerateConfig, GenerateError};
-use crate::ingest::source::{Encoding, MIN_SPLIT_BYTES};
+use crate::ingest::source::{CHUNK_BYTES, Encoding};
 use crate::ingest::{self, DEFAULT_MAX_BAD_FRACTION, IngestConfig, IngestError, IngestReport};
 
 /// Parameters of the bundled sample (and of the embedded default).
@@ -325,7 +325,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         encoding: Encoding::Auto,
         max_bad_fraction: DEFAULT_MAX_BAD_FRACTION,
         progress: config.progress,
-        split_bytes: MIN_SPLIT_BYTES,
+        chunk_bytes: CHUNK_BYTES,
     })
     .await
     .map_err(RunError::from);

@@ -5,6 +5,11 @@
 //! fit in under 200 MB. Two distinct keys share a hash with probability about
 //! n² / 2⁶⁵: 3 in a million for 11 million keys; such a pair would be
 //! reported as a duplicate, never silently merged.
+//!
+//! While a file is read, its table's keys are taken out of the registry
+//! ([`KeyRegistry::take_primary`]) and grown in file order by one thread,
+//! while the parsing threads check references against the other tables,
+//! which do not change meanwhile (tables are read in dependency order).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -33,12 +38,30 @@ impl Hasher for PassThrough {
     }
 }
 
-type HashedKeys = HashSet<u64, BuildHasherDefault<PassThrough>>;
+/// The primary keys of one table, hashed.
+#[derive(Default)]
+pub struct PrimaryKeys(HashSet<u64, BuildHasherDefault<PassThrough>>);
+
+impl PrimaryKeys {
+    /// Records a key hash; `false` if it was already there.
+    pub fn insert(&mut self, hash: u64) -> bool {
+        self.0.insert(hash)
+    }
+
+    /// Makes room for `more` keys.
+    pub fn reserve(&mut self, more: usize) {
+        self.0.reserve(more);
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        self.0.contains(&hash)
+    }
+}
 
 /// Known keys of every table: those in the warehouse plus those accepted in this batch.
 #[derive(Default)]
 pub struct KeyRegistry {
-    keys: HashMap<Table, HashedKeys>,
+    keys: HashMap<Table, PrimaryKeys>,
 }
 
 impl KeyRegistry {
@@ -47,78 +70,88 @@ impl KeyRegistry {
         self.keys.entry(table).or_default().insert(key_hash(key));
     }
 
-    /// Checks a validated row's references and primary key; on success records its key.
-    pub fn check_and_insert(&mut self, table: Table, values: &[String]) -> Result<(), Rejection> {
-        let key = RowKeys::of(table, values);
-        self.check(table, &key, |i| values[i].trim().to_owned())
+    /// Takes the keys of `table` out, to be grown while its file is read.
+    pub fn take_primary(&mut self, table: Table) -> PrimaryKeys {
+        self.keys.remove(&table).unwrap_or_default()
     }
 
-    /// Checks hashed keys of a row of `table`; `text(column index)` gives
-    /// the value for messages. On success the primary key is recorded.
-    pub fn check(
-        &mut self,
-        table: Table,
-        keys: &RowKeys,
-        text: impl Fn(usize) -> String,
-    ) -> Result<(), Rejection> {
-        for ((column, target), hash) in table.foreign_keys().iter().zip(&keys.foreign) {
-            if let Some(h) = hash
-                && !self.keys.get(target).is_some_and(|k| k.contains(h))
+    /// Puts the keys of `table` back.
+    pub fn put_primary(&mut self, table: Table, keys: PrimaryKeys) {
+        self.keys.insert(table, keys);
+    }
+
+    /// A checker of the references of `table`'s rows against the keys known now.
+    pub fn references(&self, table: Table) -> ReferenceChecker<'_> {
+        let columns: Vec<_> = table
+            .foreign_keys()
+            .iter()
+            .map(|(column, target)| {
+                let i = table
+                    .column_index(column)
+                    .expect("foreign-key columns exist");
+                (i, *column, *target)
+            })
+            .collect();
+        ReferenceChecker {
+            registry: self,
+            last_found: vec![None; columns.len()],
+            columns,
+        }
+    }
+}
+
+/// Checks that rows' references name known keys. It remembers the last key
+/// found per reference: exports often list the rows of one vehicle or
+/// customer together, and a repeated key then costs no lookup.
+pub struct ReferenceChecker<'a> {
+    registry: &'a KeyRegistry,
+    /// Per reference: column index, column name, referenced table.
+    columns: Vec<(usize, &'static str, Table)>,
+    last_found: Vec<Option<u64>>,
+}
+
+impl ReferenceChecker<'_> {
+    /// Checks a validated row (fields in schema order).
+    pub fn check(&mut self, values: &[String]) -> Result<(), Rejection> {
+        for ((i, column, target), last) in self.columns.iter().zip(&mut self.last_found) {
+            let v = values[*i].trim();
+            if v.is_empty() {
+                continue; // an empty optional reference
+            }
+            let hash = key_hash(v);
+            if *last == Some(hash) {
+                continue;
+            }
+            if !self
+                .registry
+                .keys
+                .get(target)
+                .is_some_and(|k| k.contains(hash))
             {
-                let v = text(
-                    table
-                        .column_index(column)
-                        .expect("foreign-key columns exist"),
-                );
                 return Err(Rejection::column(
                     column,
                     "unknown_reference",
                     format!("`{v}` is not a known {} ({})", target.primary_key(), target),
                 ));
             }
-        }
-        if !self.keys.entry(table).or_default().insert(keys.primary) {
-            return Err(Rejection::column(
-                table.primary_key(),
-                "duplicate_key",
-                format!(
-                    "`{}` already exists (earlier in this file, another file, or the warehouse)",
-                    text(0)
-                ),
-            ));
+            *last = Some(hash);
         }
         Ok(())
     }
 }
 
-/// The hashed keys of one row: its primary key and its foreign keys (in
-/// [`Table::foreign_keys`] order; `None` for an empty optional reference).
-#[derive(Debug, Clone, Default)]
-pub struct RowKeys {
-    /// Primary-key hash.
-    pub primary: u64,
-    /// Foreign-key hashes.
-    pub foreign: Vec<Option<u64>>,
+/// The hash of a row's primary key (fields in schema order).
+pub fn primary_hash(values: &[String]) -> u64 {
+    key_hash(values[0].trim())
 }
 
-impl RowKeys {
-    /// Hashes the keys of a row given in schema order.
-    pub fn of(table: Table, values: &[String]) -> RowKeys {
-        RowKeys {
-            primary: key_hash(values[0].trim()),
-            foreign: table
-                .foreign_keys()
-                .iter()
-                .map(|(column, _)| {
-                    let i = table
-                        .column_index(column)
-                        .expect("foreign-key columns exist");
-                    let v = values[i].trim();
-                    (!v.is_empty()).then(|| key_hash(v))
-                })
-                .collect(),
-        }
-    }
+/// The rejection of a row whose primary key `value` of `table` was seen before.
+pub fn duplicate(table: Table, value: &str) -> Rejection {
+    Rejection::column(
+        table.primary_key(),
+        "duplicate_key",
+        format!("`{value}` already exists (earlier in this file, another file, or the warehouse)"),
+    )
 }
 
 #[cfg(test)]
@@ -134,19 +167,21 @@ mod tests {
             v.resize(Table::Surveys.columns().len(), "5".into());
             v
         };
-        assert_eq!(
-            k.check_and_insert(Table::Surveys, &survey("S1", "RO1")),
-            Ok(())
-        );
-        assert_eq!(
-            k.check_and_insert(Table::Surveys, &survey("S1", "RO1"))
-                .unwrap_err()
-                .rule,
-            "duplicate_key"
-        );
-        let e = k
-            .check_and_insert(Table::Surveys, &survey("S2", "RO9"))
-            .unwrap_err();
+        let mut references = k.references(Table::Surveys);
+        assert_eq!(references.check(&survey("S1", "RO1")), Ok(()));
+        assert_eq!(references.check(&survey("S2", "RO1")), Ok(()));
+        let e = references.check(&survey("S2", "RO9")).unwrap_err();
         assert_eq!((e.column, e.rule), (Some("ro_id"), "unknown_reference"));
+        assert!(
+            references.check(&survey("S3", "RO9")).is_err(),
+            "a miss is not remembered"
+        );
+
+        let mut surveys = k.take_primary(Table::Surveys);
+        assert!(surveys.insert(primary_hash(&survey("S1", "RO1"))));
+        assert!(!surveys.insert(primary_hash(&survey(" S1 ", "RO1"))));
+        k.put_primary(Table::Surveys, surveys);
+        assert!(k.take_primary(Table::Surveys).contains(key_hash("S1")));
+        assert_eq!(duplicate(Table::Surveys, "S1").rule, "duplicate_key");
     }
 }

@@ -1,10 +1,12 @@
-//! From a table's staged rows to its warehouse files, in bounded memory.
+//! From accepted rows to warehouse files, in bounded memory.
 //!
-//! Fact tables go in two passes: the staged rows are split by month into one
-//! Arrow IPC file per month, then each month is sorted by its event column
-//! (ties by primary key) and written as one Parquet file, two months at a
-//! time on the two cores. Only one month per core is in memory (about 85,000
-//! repair orders at scale 10). Dimension tables stream straight through.
+//! While files are read, accepted rows are spilled to Arrow IPC files by
+//! [`TableSpill`]: one per month for a fact table, one for a dimension table.
+//! Once every file is read, [`write_parts`] turns each spill file into one
+//! Parquet file, one per core at a time, largest first. A month is sorted by
+//! its event column (ties in file order); a dimension table streams straight
+//! through. Only one month per core is in memory (about 85,000 repair orders
+//! at scale 10).
 //!
 //! Parquet settings: zstd level 1 (as fast to read as level 3, faster to
 //! write), dictionary encoding, page-level statistics (for page-index
@@ -17,10 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use datafusion::arrow::array::{Array, AsArray, UInt32Array};
-use datafusion::arrow::compute::{
-    SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
 use datafusion::arrow::ipc::reader::FileReader as IpcReader;
 use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -28,23 +29,241 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::validate::MONTH_COLUMN;
 use super::{IngestError, encode_err};
+use crate::dates::civil_from_days;
 use crate::fsutil::io_error;
 use crate::schema::Table;
 
+/// Name of the Hive partition key of fact tables (`month=YYYY-MM`).
+pub const MONTH_COLUMN: &str = "month";
 /// Rows per Parquet row group at most.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows the months of a table collect in memory before they go to their
+/// spill files. The pending rows of a month are slices of the batches they
+/// came from, so this also bounds how many of those stay alive.
+const FLUSH_ROWS: usize = 1 << 17;
 
 /// One Parquet file written for a table.
 #[derive(Debug)]
 pub struct WrittenFile {
+    /// The table.
+    pub table: Table,
     /// Where it was written (in staging).
     pub path: PathBuf,
     /// Hive partition directory name (`month=YYYY-MM`) for fact tables.
     pub partition: Option<String>,
     /// Rows in the file.
     pub rows: u64,
+}
+
+/// A finished spill file: the rows of one partition of a table.
+#[derive(Debug)]
+pub struct SpillPart {
+    table: Table,
+    partition: Option<String>,
+    path: PathBuf,
+    rows: u64,
+}
+
+struct OpenPart {
+    path: PathBuf,
+    writer: IpcWriter<BufWriter<File>>,
+    pending: Vec<RecordBatch>,
+    rows: u64,
+}
+
+impl OpenPart {
+    fn flush(&mut self, table: Table) -> Result<(), IngestError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = concat_batches(&table.arrow_schema(), &self.pending)
+            .map_err(encode_err("a spill batch"))?;
+        self.pending.clear();
+        self.writer
+            .write(&batch)
+            .map_err(encode_err("a spill file"))
+    }
+}
+
+/// Accepted rows of one table, spilled by partition until they are written as Parquet.
+pub struct TableSpill {
+    table: Table,
+    dir: PathBuf,
+    /// Event column of a fact table.
+    event: Option<usize>,
+    /// Open spill files by month number (`year * 12 + month - 1`; 0 for a dimension table).
+    parts: BTreeMap<i32, OpenPart>,
+    /// Rows waiting in memory, over all months.
+    pending_rows: usize,
+}
+
+impl TableSpill {
+    /// A spill for `table` under the staging directory.
+    pub fn new(table: Table, staging: &Path) -> Result<TableSpill, IngestError> {
+        let dir = staging.join("spill").join(table.name());
+        fs::create_dir_all(&dir).map_err(io_error("create directory", &dir))?;
+        Ok(TableSpill {
+            table,
+            dir,
+            event: table
+                .event_column()
+                .map(|c| table.column_index(c).expect("event column exists")),
+            parts: BTreeMap::new(),
+            pending_rows: 0,
+        })
+    }
+
+    /// Adds accepted rows (in the table's schema).
+    pub fn write(&mut self, batch: RecordBatch) -> Result<(), IngestError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let Some(event) = self.event else {
+            let part = self.part(0)?;
+            part.rows += batch.num_rows() as u64;
+            return part
+                .writer
+                .write(&batch)
+                .map_err(encode_err("a spill file"));
+        };
+        let months = month_numbers(batch.column(event));
+        let (lo, hi) = months
+            .iter()
+            .fold((i32::MAX, i32::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)));
+        // A counting sort by month, then one slice per month.
+        let mut starts = vec![0usize; (hi - lo) as usize + 2];
+        for &m in &months {
+            starts[(m - lo) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let sorted = if starts[1] == months.len() {
+            batch
+        } else {
+            let mut next = starts.clone();
+            let mut order = vec![0u32; months.len()];
+            for (row, &m) in months.iter().enumerate() {
+                let slot = &mut next[(m - lo) as usize];
+                order[*slot] = row as u32;
+                *slot += 1;
+            }
+            take_record_batch(&batch, &UInt32Array::from(order))
+                .map_err(encode_err("a month split"))?
+        };
+        for (i, window) in starts.windows(2).enumerate() {
+            let (from, to) = (window[0], window[1]);
+            if from == to {
+                continue;
+            }
+            let part = self.part(lo + i as i32)?;
+            part.pending.push(sorted.slice(from, to - from));
+            part.rows += (to - from) as u64;
+        }
+        self.pending_rows += months.len();
+        if self.pending_rows >= FLUSH_ROWS {
+            for part in self.parts.values_mut() {
+                part.flush(self.table)?;
+            }
+            self.pending_rows = 0;
+        }
+        Ok(())
+    }
+
+    fn part(&mut self, month: i32) -> Result<&mut OpenPart, IngestError> {
+        if !self.parts.contains_key(&month) {
+            let path = self.dir.join(format!("{month}.arrow"));
+            let file = File::create(&path).map_err(io_error("create", &path))?;
+            let writer = IpcWriter::try_new(
+                BufWriter::with_capacity(1 << 16, file),
+                &self.table.arrow_schema(),
+            )
+            .map_err(encode_err("a spill file"))?;
+            self.parts.insert(
+                month,
+                OpenPart {
+                    path,
+                    writer,
+                    pending: Vec::new(),
+                    rows: 0,
+                },
+            );
+        }
+        Ok(self.parts.get_mut(&month).expect("inserted above"))
+    }
+
+    /// Closes the spill files.
+    pub fn finish(self) -> Result<Vec<SpillPart>, IngestError> {
+        let table = self.table;
+        let fact = self.event.is_some();
+        self.parts
+            .into_iter()
+            .map(|(month, mut part)| {
+                part.flush(table)?;
+                part.writer.finish().map_err(encode_err("a spill file"))?;
+                Ok(SpillPart {
+                    table,
+                    partition: fact.then(|| {
+                        format!(
+                            "{MONTH_COLUMN}={:04}-{:02}",
+                            month.div_euclid(12),
+                            month.rem_euclid(12) + 1
+                        )
+                    }),
+                    path: part.path,
+                    rows: part.rows,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `year * 12 + month - 1` of each value of a date or timestamp column.
+fn month_numbers(column: &ArrayRef) -> Vec<i32> {
+    let month = |day: i32| {
+        let (y, m, _) = civil_from_days(day);
+        y * 12 + m as i32 - 1
+    };
+    match column.data_type() {
+        DataType::Date32 => column
+            .as_primitive::<Date32Type>()
+            .values()
+            .iter()
+            .map(|&d| month(d))
+            .collect(),
+        DataType::Timestamp(..) => column
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .iter()
+            .map(|&t| month(t.div_euclid(86_400_000_000) as i32))
+            .collect(),
+        other => unreachable!("event columns are dates or timestamps, not {other}"),
+    }
+}
+
+/// The row order that sorts a date or timestamp column, ties in arrival
+/// order (which is file order, so the result does not depend on chunking).
+fn order_by_time(column: &ArrayRef) -> UInt32Array {
+    let mut keyed: Vec<(i64, u32)> = match column.data_type() {
+        DataType::Date32 => column
+            .as_primitive::<Date32Type>()
+            .values()
+            .iter()
+            .zip(0u32..)
+            .map(|(&d, i)| (i64::from(d), i))
+            .collect(),
+        DataType::Timestamp(..) => column
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .iter()
+            .zip(0u32..)
+            .map(|(&t, i)| (t, i))
+            .collect(),
+        other => unreachable!("event columns are dates or timestamps, not {other}"),
+    };
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 fn writer_properties() -> WriterProperties {
@@ -64,115 +283,30 @@ fn open_ipc(path: &Path) -> Result<IpcReader<File>, IngestError> {
     IpcReader::try_new(file, None).map_err(encode_err(format!("reading {}", path.display())))
 }
 
-/// Writes the staged rows of `table` as Parquet under `out`.
-pub fn write_table(
-    table: Table,
-    staged: &Path,
+/// Writes every spilled part as one Parquet file under `out/TABLE/`, one
+/// part per thread at a time, largest first; the files come back in table
+/// and partition order.
+pub fn write_parts(
+    mut parts: Vec<SpillPart>,
     out: &Path,
+    threads: usize,
 ) -> Result<Vec<WrittenFile>, IngestError> {
-    fs::create_dir_all(out).map_err(io_error("create directory", out))?;
-    match table.event_column() {
-        None => write_dimension(table, staged, out),
-        Some(event) => write_fact(table, event, staged, out),
-    }
-}
-
-fn write_dimension(
-    table: Table,
-    staged: &Path,
-    out: &Path,
-) -> Result<Vec<WrittenFile>, IngestError> {
-    let path = out.join("part.parquet");
-    let file = File::create(&path).map_err(io_error("create", &path))?;
-    let mut writer = ArrowWriter::try_new(
-        BufWriter::new(file),
-        table.arrow_schema(),
-        Some(writer_properties()),
-    )
-    .map_err(encode_err(format!("writing {table}")))?;
-    let mut rows = 0;
-    for batch in open_ipc(staged)? {
-        let batch = batch.map_err(encode_err(format!("reading staged {table}")))?;
-        rows += batch.num_rows() as u64;
-        writer
-            .write(&batch)
-            .map_err(encode_err(format!("writing {table}")))?;
-    }
-    writer
-        .close()
-        .map_err(encode_err(format!("writing {table}")))?;
-    Ok(vec![WrittenFile {
-        path,
-        partition: None,
-        rows,
-    }])
-}
-
-fn write_fact(
-    table: Table,
-    event: &str,
-    staged: &Path,
-    out: &Path,
-) -> Result<Vec<WrittenFile>, IngestError> {
-    // Pass 1: split by month.
-    let parts_dir = out.join(".months");
-    fs::create_dir_all(&parts_dir).map_err(io_error("create directory", &parts_dir))?;
-    let schema = table.arrow_schema();
-    let mut months: BTreeMap<String, (PathBuf, IpcWriter<BufWriter<File>>)> = BTreeMap::new();
-    for batch in open_ipc(staged)? {
-        let batch = batch.map_err(encode_err(format!("reading staged {table}")))?;
-        let month_col = batch
-            .column_by_name(MONTH_COLUMN)
-            .expect("staged fact batches carry the month")
-            .as_string::<i32>()
-            .clone();
-        let data = batch
-            .project(&(0..schema.fields().len()).collect::<Vec<_>>())
-            .map_err(encode_err("a batch"))?;
-        let mut rows_by_month: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
-        for i in 0..month_col.len() {
-            rows_by_month
-                .entry(month_col.value(i))
-                .or_default()
-                .push(i as u32);
-        }
-        for (month, rows) in rows_by_month {
-            let part = take_record_batch(&data, &UInt32Array::from(rows))
-                .map_err(encode_err("a month split"))?;
-            if !months.contains_key(month) {
-                let path = parts_dir.join(format!("{month}.arrow"));
-                let file = File::create(&path).map_err(io_error("create", &path))?;
-                let writer = IpcWriter::try_new(BufWriter::with_capacity(1 << 16, file), &schema)
-                    .map_err(encode_err("a month split"))?;
-                months.insert(month.to_owned(), (path, writer));
-            }
-            let (_, writer) = months.get_mut(month).expect("inserted above");
-            writer.write(&part).map_err(encode_err("a month split"))?;
-        }
-    }
-    let mut parts = Vec::with_capacity(months.len());
-    for (month, (path, mut writer)) in months {
-        writer.finish().map_err(encode_err("a month split"))?;
-        parts.push((month, path));
-    }
-
-    // Pass 2: sort and write each month, two at a time.
-    let event_index = table.column_index(event).expect("event column exists");
+    parts.sort_by(|a, b| b.rows.cmp(&a.rows));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<WrittenFile, IngestError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..2 {
+        for _ in 0..threads.max(1) {
             scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((month, path)) = parts.get(i) else {
-                        break;
-                    };
-                    let result = write_month(table, event_index, month, path, out);
+                while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = write_part(part, out);
+                    let failed = result.is_err();
                     results
                         .lock()
                         .expect("no thread panics while holding the lock")
                         .push(result);
+                    if failed {
+                        next.store(parts.len(), Ordering::Relaxed);
+                    }
                 }
             });
         }
@@ -182,58 +316,73 @@ fn write_fact(
         .expect("no thread panicked")
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    files.sort_by(|a, b| a.partition.cmp(&b.partition));
-    fs::remove_dir_all(&parts_dir).map_err(io_error("remove", &parts_dir))?;
+    files.sort_by(|a, b| (a.table, &a.partition).cmp(&(b.table, &b.partition)));
     Ok(files)
 }
 
-fn write_month(
-    table: Table,
-    event_index: usize,
-    month: &str,
-    part: &Path,
-    out: &Path,
-) -> Result<WrittenFile, IngestError> {
-    let schema = table.arrow_schema();
-    let batches = open_ipc(part)?
-        .collect::<Result<Vec<RecordBatch>, _>>()
-        .map_err(encode_err(format!("reading {month} of {table}")))?;
-    let all =
-        concat_batches(&schema, &batches).map_err(encode_err(format!("{month} of {table}")))?;
-    drop(batches);
-    let order = lexsort_to_indices(
-        &[
-            SortColumn {
-                values: all.column(event_index).clone(),
-                options: None,
-            },
-            SortColumn {
-                values: all.column(0).clone(),
-                options: None,
-            },
-        ],
-        None,
-    )
-    .map_err(encode_err(format!("sorting {month} of {table}")))?;
-    let sorted = take_record_batch(&all, &order)
-        .map_err(encode_err(format!("sorting {month} of {table}")))?;
-    drop(all);
-    let partition = format!("{MONTH_COLUMN}={month}");
-    let dir = out.join(&partition);
+fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> {
+    let table = part.table;
+    let what = match &part.partition {
+        Some(p) => format!("{p} of {table}"),
+        None => table.to_string(),
+    };
+    let mut dir = out.join(table.name());
+    if let Some(p) = &part.partition {
+        dir = dir.join(p);
+    }
     fs::create_dir_all(&dir).map_err(io_error("create directory", &dir))?;
     let path = dir.join("part.parquet");
     let file = File::create(&path).map_err(io_error("create", &path))?;
-    let mut writer = ArrowWriter::try_new(BufWriter::new(file), schema, Some(writer_properties()))
-        .map_err(encode_err(format!("writing {month} of {table}")))?;
-    writer
-        .write(&sorted)
-        .map_err(encode_err(format!("writing {month} of {table}")))?;
+    let schema = table.arrow_schema();
+    let mut writer = ArrowWriter::try_new(
+        BufWriter::new(file),
+        schema.clone(),
+        Some(writer_properties()),
+    )
+    .map_err(encode_err(format!("writing {what}")))?;
+    let batches = open_ipc(&part.path)?;
+    let mut rows = 0u64;
+    match table.event_column() {
+        None => {
+            for batch in batches {
+                let batch = batch.map_err(encode_err(format!("reading spilled {what}")))?;
+                rows += batch.num_rows() as u64;
+                writer
+                    .write(&batch)
+                    .map_err(encode_err(format!("writing {what}")))?;
+            }
+        }
+        Some(event) => {
+            let batches = batches
+                .collect::<Result<Vec<RecordBatch>, _>>()
+                .map_err(encode_err(format!("reading spilled {what}")))?;
+            let all = concat_batches(&schema, &batches).map_err(encode_err(what.clone()))?;
+            drop(batches);
+            let event = table.column_index(event).expect("event column exists");
+            let order = order_by_time(all.column(event));
+            let sorted =
+                take_record_batch(&all, &order).map_err(encode_err(format!("sorting {what}")))?;
+            drop(all);
+            rows = sorted.num_rows() as u64;
+            writer
+                .write(&sorted)
+                .map_err(encode_err(format!("writing {what}")))?;
+        }
+    }
     writer
         .close()
-        .map_err(encode_err(format!("writing {month} of {table}")))?;
+        .map_err(encode_err(format!("writing {what}")))?;
+    fs::remove_file(&part.path).map_err(io_error("remove", &part.path))?;
+    if rows != part.rows {
+        return Err(IngestError::Reconcile(format!(
+            "{what}: spilled {} rows, Parquet holds {rows}",
+            part.rows
+        )));
+    }
     Ok(WrittenFile {
+        table,
         path,
-        partition: Some(partition),
-        rows: sorted.num_rows() as u64,
+        partition: part.partition.clone(),
+        rows,
     })
 }

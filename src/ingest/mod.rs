@@ -7,15 +7,18 @@
 //! 2. Find the input files, name each one's table from its file name, hash
 //!    its content, and skip files already ingested (same SHA-256).
 //! 3. Load the keys already in the warehouse, then read the new files in
-//!    table dependency order. Each record is decoded ([`source`]), validated
-//!    ([`validate`]) and key-checked ([`keys`]); accepted rows stream into a
-//!    staging Arrow IPC file, rejected rows into the quarantine batch with
-//!    their file, line, column, rule and raw bytes. For every file,
+//!    table dependency order. Each file is cut into chunks of whole records
+//!    ([`source`]); every core takes chunks in turn, decodes and validates
+//!    their records ([`validate`]) and checks their references ([`keys`]).
+//!    Whichever thread finishes the next chunk in file order commits it:
+//!    primary keys are checked in file order, rejected rows go to the
+//!    quarantine batch with their file, line, column, rule and raw bytes, and
+//!    accepted rows are spilled by month ([`layout`]). For every file,
 //!    `read = published + quarantined` is checked.
 //! 4. If the batch's rejected share exceeds `--max-bad-fraction`, or every
 //!    row of some file is bad, stop: nothing is published.
-//! 5. [`layout`] writes each table's staged rows as Parquet: fact tables
-//!    partitioned by month and sorted by their event date, in bounded memory;
+//! 5. [`layout`] writes each spilled part as Parquet, one per core at a
+//!    time: fact tables partitioned by month and sorted by their event date;
 //!    zstd(1), dictionaries, page statistics, row groups of up to 1 Mi rows.
 //! 6. New files move into `data/` and `quarantine/` under fresh names; the
 //!    manifest is then replaced atomically. Until that rename, readers see the
@@ -30,17 +33,15 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
     Array, AsArray, BinaryBuilder, BooleanBuilder, Int64Builder, StringBuilder,
 };
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::UInt64Type;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::ipc::reader::FileReader as IpcReader;
-use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
@@ -50,17 +51,16 @@ use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
-use self::keys::{KeyRegistry, RowKeys};
-use self::source::{Encoding, RecordReader, Rejection, SourceError, SourceFile};
-use self::validate::{MONTH_COLUMN, RowValidator};
+use self::keys::{KeyRegistry, PrimaryKeys};
+use self::layout::{MONTH_COLUMN, TableSpill};
+use self::source::{Chunk, Encoding, RecordReader, Rejection, SourceError, SourceFile};
+use self::validate::RowValidator;
 use crate::fsutil::{FsError, io_error};
 use crate::schema::Table;
 use crate::warehouse::{self, Lock, Manifest, SourceRecord, WarehouseError};
 
 /// Default `--max-bad-fraction`.
 pub const DEFAULT_MAX_BAD_FRACTION: f64 = 0.01;
-/// Rows per staged batch.
-const BATCH_ROWS: usize = 65_536;
 
 /// What to ingest, and where.
 #[derive(Debug, Clone)]
@@ -75,8 +75,9 @@ pub struct IngestConfig {
     pub max_bad_fraction: f64,
     /// Show progress bars.
     pub progress: bool,
-    /// Files with at least this many bytes of records are validated by two threads.
-    pub split_bytes: u64,
+    /// Files are read in chunks of about this many bytes, one chunk per thread at a time
+    /// ([`source::CHUNK_BYTES`] by default).
+    pub chunk_bytes: usize,
 }
 
 /// Errors that stop a batch (nothing is published).
@@ -257,7 +258,7 @@ async fn run_batch(
     let root = &config.warehouse;
     let mut keys = load_keys(root, manifest)?;
     let max_date = crate::dates::today() + 366;
-    let mut stage = Stage::default();
+    let mut spills: BTreeMap<Table, TableSpill> = BTreeMap::new();
     let mut quarantine = QuarantineBuilder::new(batch);
     let mut new_sources = Vec::new();
 
@@ -271,17 +272,22 @@ async fn run_batch(
             Encoding::Auto => source::detect_encoding(&source.path)?,
             e => e,
         };
+        let spill = match spills.entry(source.table) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(TableSpill::new(source.table, staging)?)
+            }
+        };
         let file_report = ingest_file(
             source,
             encoding,
             &mut keys,
-            &mut stage,
-            staging,
+            spill,
             &mut quarantine,
             max_date,
-            config.split_bytes,
+            config.chunk_bytes,
+            &bar,
         )?;
-        bar.inc(fs::metadata(&source.path).map_or(0, |m| m.len()));
         let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
         new_sources.push(SourceRecord {
             sha256: source.sha256.clone(),
@@ -320,27 +326,35 @@ async fn run_batch(
     }
 
     // Write Parquet, then move the files into place under fresh names.
+    let mut parts = Vec::new();
+    for spill in spills.into_values() {
+        parts.extend(spill.finish()?);
+    }
+    let written = layout::write_parts(parts, &staging.join("out"), threads())?;
     let mut added: BTreeMap<&'static str, (Vec<String>, u64)> = BTreeMap::new();
-    for (table, staged) in stage.finish()? {
-        let written =
-            layout::write_table(table, &staged.path, &staging.join("out").join(table.name()))?;
-        let rows: u64 = written.iter().map(|w| w.rows).sum();
-        if rows != staged.rows {
+    for w in written {
+        let (files, rows) = added.entry(w.table.name()).or_default();
+        let (table, i) = (w.table.name(), files.len());
+        let rel = match &w.partition {
+            Some(p) => format!("data/{table}/{p}/b{batch:06}-{i:04}.parquet"),
+            None => format!("data/{table}/b{batch:06}-{i:04}.parquet"),
+        };
+        move_into(&w.path, &root.join(&rel))?;
+        files.push(rel);
+        *rows += w.rows;
+    }
+    for table in Table::ALL {
+        let published: u64 = new_sources
+            .iter()
+            .filter(|s| s.table == table.name())
+            .map(|s| s.rows_published)
+            .sum();
+        let written = added.get(table.name()).map_or(0, |(_, rows)| *rows);
+        if written != published {
             return Err(IngestError::Reconcile(format!(
-                "{table}: staged {} rows, Parquet holds {rows}",
-                staged.rows
+                "{table}: published {published} rows, Parquet holds {written}"
             )));
         }
-        let mut files = Vec::new();
-        for (i, w) in written.iter().enumerate() {
-            let rel = match &w.partition {
-                Some(p) => format!("data/{}/{p}/b{batch:06}-{i:04}.parquet", table.name()),
-                None => format!("data/{}/b{batch:06}-{i:04}.parquet", table.name()),
-            };
-            move_into(&w.path, &root.join(&rel))?;
-            files.push(rel);
-        }
-        added.insert(table.name(), (files, staged.rows));
     }
     let quarantined_rows = quarantine.len() as u64;
     let quarantine_file = if quarantined_rows > 0 {
@@ -495,245 +509,251 @@ fn load_keys(root: &Path, manifest: &Manifest) -> Result<KeyRegistry, IngestErro
     Ok(keys)
 }
 
-/// A row rejected while reading, waiting for its raw bytes.
-struct Rejected {
+/// What a parsing thread made of one chunk: rows that passed every check
+/// but the primary key, which needs the rows before them in file order.
+struct ChunkOutcome {
+    seq: u64,
+    /// Size of the chunk in bytes.
+    bytes: u64,
+    read: u64,
+    /// Rejected records: line, reason and raw bytes.
+    rejected: Vec<(u64, Rejection, Vec<u8>)>,
+    /// The candidate rows, typed.
+    rows: RecordBatch,
+    /// Per candidate row: line, byte range and primary-key hash.
+    positions: Vec<RowPosition>,
+}
+
+struct RowPosition {
     line: u64,
     start: u64,
     end: u64,
-    rejection: Rejection,
+    key: u64,
 }
 
-/// What one thread made of one segment of a file.
-struct SegmentResult {
-    /// Rows that passed field validation, with their positions and key hashes (see [`candidate_schema`]).
-    staged: PathBuf,
-    read: u64,
-    rejected: Vec<Rejected>,
-}
-
-/// Extra columns carried by candidate rows between the two phases.
-const LINE: &str = "__line";
-const START: &str = "__start";
-const END: &str = "__end";
-const PK: &str = "__pk";
-
-fn candidate_schema(table: Table) -> SchemaRef {
-    let base = RowValidator::batch_schema(table);
-    let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
-    for name in [LINE, START, END, PK] {
-        fields.push(Field::new(name, DataType::UInt64, false));
-    }
-    for i in 0..table.foreign_keys().len() {
-        fields.push(Field::new(format!("__fk{i}"), DataType::UInt64, true));
-    }
-    Arc::new(Schema::new(fields))
-}
-
-/// Phase one, per segment and thread: decode and validate fields; rows that
-/// pass are staged with their positions and key hashes.
-fn validate_segment(
-    source: &SourceFile,
+/// Parses, validates and checks the references of one chunk.
+fn validate_chunk(
     head: &RecordReader,
-    segment: &source::Segment,
+    chunk: &Chunk,
+    table: Table,
+    keys: &KeyRegistry,
     max_date: i32,
-    staged: PathBuf,
-) -> Result<SegmentResult, IngestError> {
-    use datafusion::arrow::array::UInt64Builder;
-    let table = source.table;
-    let mut reader = head.segment(&source.path, segment)?;
+) -> Result<ChunkOutcome, IngestError> {
+    let mut records = head.records(chunk);
     let mut validator = RowValidator::new(table, max_date);
-    let schema = candidate_schema(table);
-    let file = File::create(&staged).map_err(io_error("create", &staged))?;
-    let mut writer = IpcWriter::try_new(std::io::BufWriter::new(file), &schema)
-        .map_err(encode_err("a staging file"))?;
-    let fk_count = table.foreign_keys().len();
-    let mut extra: Vec<UInt64Builder> = (0..4 + fk_count).map(|_| UInt64Builder::new()).collect();
-    let mut result = SegmentResult {
-        staged,
-        read: 0,
-        rejected: Vec::new(),
-    };
-    // A record ends where the next one starts: positions are completed one record late.
-    let mut open_end: Option<Result<(), usize>> = None;
-    let mut flush =
-        |validator: &mut RowValidator, extra: &mut Vec<UInt64Builder>| -> Result<(), IngestError> {
-            let base = validator
-                .finish_batch()
-                .map_err(encode_err("a staged batch"))?;
-            let mut columns = base.columns().to_vec();
-            columns.extend(extra.iter_mut().map(|b| Arc::new(b.finish()) as _));
-            let batch = RecordBatch::try_new(schema.clone(), columns)
-                .map_err(encode_err("a staged batch"))?;
-            writer.write(&batch).map_err(encode_err("a staging file"))
-        };
-    while let Some(record) = reader.next_record(&source.path)? {
-        match open_end.take() {
-            Some(Ok(())) => extra[2].append_value(record.start),
-            Some(Err(i)) => result.rejected[i].end = record.start,
-            None => {}
-        }
-        // Every staged row's end is known here, so a full batch can go.
-        if validator.len() >= BATCH_ROWS {
-            flush(&mut validator, &mut extra)?;
-        }
-        result.read += 1;
-        match record
+    let mut references = keys.references(table);
+    let (mut read, mut rejected, mut positions) = (0, Vec::new(), Vec::new());
+    while let Some(record) = records.next_record() {
+        read += 1;
+        let verdict = record
             .decoded
-            .and_then(|()| validator.check(&reader.values))
-        {
+            .and_then(|()| validator.check(&records.values))
+            .and_then(|()| references.check(&records.values));
+        let position = RowPosition {
+            line: record.line,
+            start: record.start,
+            end: record.end,
+            key: keys::primary_hash(&records.values),
+        };
+        match verdict {
             Ok(()) => {
-                validator.append(&reader.values);
-                let keys = RowKeys::of(table, &reader.values);
-                extra[0].append_value(record.line);
-                extra[1].append_value(record.start);
-                extra[3].append_value(keys.primary);
-                for (b, h) in extra[4..].iter_mut().zip(&keys.foreign) {
-                    b.append_option(*h);
-                }
-                open_end = Some(Ok(()));
+                validator.append(&records.values);
+                positions.push(position);
             }
             Err(rejection) => {
-                result.rejected.push(Rejected {
-                    line: record.line,
-                    start: record.start,
-                    end: segment.end,
-                    rejection,
-                });
-                open_end = Some(Err(result.rejected.len() - 1));
+                let raw = chunk.raw(position.start, position.end).to_vec();
+                rejected.push((record.line, rejection, raw));
             }
         }
     }
-    match open_end {
-        Some(Ok(())) => extra[2].append_value(segment.end),
-        Some(Err(i)) => result.rejected[i].end = segment.end,
-        None => {}
-    }
-    if !validator.is_empty() {
-        flush(&mut validator, &mut extra)?;
-    }
-    drop(flush);
-    writer.finish().map_err(encode_err("a staging file"))?;
-    Ok(result)
+    Ok(ChunkOutcome {
+        seq: chunk.seq,
+        bytes: chunk.bytes.len() as u64,
+        read,
+        rejected,
+        rows: validator
+            .finish_batch()
+            .map_err(encode_err("a validated batch"))?,
+        positions,
+    })
 }
 
+/// Takes chunk outcomes in any order and commits them in file order:
+/// primary keys, quarantine, and the spill of accepted rows.
+struct Committer<'a> {
+    source: &'a SourceFile,
+    display: String,
+    raw_file: File,
+    file_bytes: u64,
+    next: u64,
+    waiting: BTreeMap<u64, ChunkOutcome>,
+    primary: PrimaryKeys,
+    spill: &'a mut TableSpill,
+    quarantine: &'a mut QuarantineBuilder,
+    reasons: BTreeMap<String, u64>,
+    read: u64,
+    published: u64,
+}
+
+impl Committer<'_> {
+    fn accept(&mut self, outcome: ChunkOutcome) -> Result<(), IngestError> {
+        self.waiting.insert(outcome.seq, outcome);
+        while let Some(outcome) = self.waiting.remove(&self.next) {
+            self.commit(outcome)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, line: u64, rejection: &Rejection, raw: Vec<u8>) {
+        let reason = match rejection.column {
+            Some(c) => format!("{} ({c})", rejection.rule),
+            None => rejection.rule.to_owned(),
+        };
+        *self.reasons.entry(reason).or_default() += 1;
+        let table = self.source.table;
+        self.quarantine.push(
+            &self.display,
+            &self.source.sha256,
+            table,
+            line,
+            rejection,
+            raw,
+        );
+    }
+
+    fn commit(&mut self, outcome: ChunkOutcome) -> Result<(), IngestError> {
+        if outcome.seq == 0 {
+            // Room for the file's keys, estimated from the first chunk, so the set never rehashes.
+            let rows = outcome.read as f64 * self.file_bytes as f64 / outcome.bytes.max(1) as f64;
+            self.primary.reserve((rows * 1.05) as usize);
+        }
+        self.read += outcome.read;
+        for (line, rejection, raw) in outcome.rejected {
+            self.reject(line, &rejection, raw);
+        }
+        let rows = outcome.rows;
+        let mut keep: Option<BooleanBuilder> = None;
+        for (i, p) in outcome.positions.iter().enumerate() {
+            if self.primary.insert(p.key) {
+                if let Some(keep) = keep.as_mut() {
+                    keep.append_value(true);
+                }
+                continue;
+            }
+            let keep = keep.get_or_insert_with(|| {
+                let mut b = BooleanBuilder::with_capacity(rows.num_rows());
+                b.append_n(i, true);
+                b
+            });
+            keep.append_value(false);
+            let value =
+                datafusion::arrow::compute::cast(&rows.column(0).slice(i, 1), &DataType::Utf8)
+                    .map(|a| a.as_string::<i32>().value(0).to_owned())
+                    .unwrap_or_default();
+            let raw = read_raw(&self.raw_file, p.start, p.end);
+            self.reject(p.line, &keys::duplicate(self.source.table, &value), raw);
+        }
+        let rows = match keep {
+            Some(mut keep) => {
+                filter_record_batch(&rows, &keep.finish()).map_err(encode_err("a checked batch"))?
+            }
+            None => rows,
+        };
+        self.published += rows.num_rows() as u64;
+        self.spill.write(rows)
+    }
+}
+
+/// Reads one file: chunks are parsed and validated by every thread, and
+/// committed in file order by whichever thread finishes the next one.
+#[allow(clippy::too_many_arguments)]
 fn ingest_file(
     source: &SourceFile,
     encoding: Encoding,
     keys: &mut KeyRegistry,
-    stage: &mut Stage,
-    staging: &Path,
+    spill: &mut TableSpill,
     quarantine: &mut QuarantineBuilder,
     max_date: i32,
-    split_bytes: u64,
+    chunk_bytes: usize,
+    bar: &indicatif::ProgressBar,
 ) -> Result<FileReport, IngestError> {
     let table = source.table;
     let head = RecordReader::open(source, encoding)?;
-    let segments = source::segments(&source.path, head.data_start(), 2, split_bytes)?;
-    let stem = &source.sha256[..16.min(source.sha256.len())];
-
-    // Phase one: the segments in parallel.
-    let results: Vec<Result<SegmentResult, IngestError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = segments
-            .iter()
-            .enumerate()
-            .map(|(i, seg)| {
-                let staged = staging.join(format!("{}-{stem}-{i}.candidates.arrow", table.name()));
-                let head = &head;
-                scope.spawn(move || validate_segment(source, head, seg, max_date, staged))
+    let chunks = Mutex::new(head.chunks(&source.path, chunk_bytes)?);
+    let primary = keys.take_primary(table);
+    let committer = Mutex::new(Committer {
+        source,
+        display: source.path.display().to_string(),
+        raw_file: File::open(&source.path).map_err(io_error("open", &source.path))?,
+        file_bytes: fs::metadata(&source.path).map_or(0, |m| m.len()),
+        next: 0,
+        waiting: BTreeMap::new(),
+        primary,
+        spill,
+        quarantine,
+        reasons: BTreeMap::new(),
+        read: 0,
+        published: 0,
+    });
+    let failed = AtomicBool::new(false);
+    let keys_read_only: &KeyRegistry = keys;
+    let work = || -> Result<(), IngestError> {
+        while !failed.load(Ordering::Relaxed) {
+            let next = chunks
+                .lock()
+                .expect("no thread panics while holding the lock")
+                .next_chunk();
+            let Some(chunk) = next? else {
+                return Ok(());
+            };
+            let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;
+            bar.inc(chunk.bytes.len() as u64);
+            drop(chunk);
+            committer
+                .lock()
+                .expect("no thread panics while holding the lock")
+                .accept(outcome)?;
+        }
+        Ok(())
+    };
+    let results: Vec<Result<(), IngestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads())
+            .map(|_| {
+                scope.spawn(|| {
+                    let result = work();
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("validation threads do not panic"))
+            .map(|h| h.join().expect("ingest threads do not panic"))
             .collect()
     });
-
-    // Phase two: keys in file order, then quarantine and stage.
-    let raw_file = File::open(&source.path).map_err(io_error("open", &source.path))?;
-    let display = source.path.display().to_string();
-    let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
-    let mut reject = |r: Rejected, quarantine: &mut QuarantineBuilder| {
-        let reason = match r.rejection.column {
-            Some(c) => format!("{} ({c})", r.rejection.rule),
-            None => r.rejection.rule.to_owned(),
-        };
-        *reasons.entry(reason).or_default() += 1;
-        let raw = read_raw(&raw_file, r.start, r.end);
-        quarantine.push(&display, &source.sha256, table, r.line, &r.rejection, raw);
-    };
-    let (mut read, mut published) = (0u64, 0u64);
-    let base_width = RowValidator::batch_schema(table).fields().len();
-    for result in results {
-        let result = result?;
-        read += result.read;
-        for r in result.rejected {
-            reject(r, quarantine);
-        }
-        let batches = IpcReader::try_new(
-            File::open(&result.staged).map_err(io_error("open", &result.staged))?,
-            None,
-        )
-        .map_err(encode_err("a staging file"))?;
-        for batch in batches {
-            let batch = batch.map_err(encode_err("a staging file"))?;
-            let col = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .expect("candidate column")
-                    .as_primitive::<UInt64Type>()
-                    .clone()
-            };
-            let (lines, starts, ends, pks) = (col(LINE), col(START), col(END), col(PK));
-            let fks: Vec<_> = (0..table.foreign_keys().len())
-                .map(|i| col(&format!("__fk{i}")))
-                .collect();
-            // Only a rejection needs a value as text, for its message.
-            let text = |row: usize| {
-                let batch = &batch;
-                move |i: usize| {
-                    datafusion::arrow::compute::cast(
-                        &batch.column(i).slice(row, 1),
-                        &DataType::Utf8,
-                    )
-                    .map(|a| a.as_string::<i32>().value(0).to_owned())
-                    .unwrap_or_default()
-                }
-            };
-            let mut keep = BooleanBuilder::with_capacity(batch.num_rows());
-            for row in 0..batch.num_rows() {
-                let row_keys = RowKeys {
-                    primary: pks.value(row),
-                    foreign: fks
-                        .iter()
-                        .map(|f| f.is_valid(row).then(|| f.value(row)))
-                        .collect(),
-                };
-                match keys.check(table, &row_keys, text(row)) {
-                    Ok(()) => {
-                        keep.append_value(true);
-                        published += 1;
-                    }
-                    Err(rejection) => {
-                        keep.append_value(false);
-                        let r = Rejected {
-                            line: lines.value(row),
-                            start: starts.value(row),
-                            end: ends.value(row),
-                            rejection,
-                        };
-                        reject(r, quarantine);
-                    }
-                }
-            }
-            let kept = filter_record_batch(&batch, &keep.finish())
-                .map_err(encode_err("a staged batch"))?;
-            let kept = kept
-                .project(&(0..base_width).collect::<Vec<_>>())
-                .map_err(encode_err("a staged batch"))?;
-            stage.write(table, staging, kept)?;
-        }
-        fs::remove_file(&result.staged).map_err(io_error("remove", &result.staged))?;
+    results.into_iter().collect::<Result<(), _>>()?;
+    let committer = committer
+        .into_inner()
+        .expect("no thread panicked while holding the lock");
+    if !committer.waiting.is_empty() {
+        return Err(IngestError::Reconcile(format!(
+            "{}: {} chunks were never committed",
+            committer.display,
+            committer.waiting.len()
+        )));
     }
+    let Committer {
+        display,
+        primary,
+        reasons,
+        read,
+        published,
+        ..
+    } = committer;
+    keys.put_primary(table, primary);
     let quarantined: u64 = reasons.values().sum();
     if read != published + quarantined {
         return Err(IngestError::Reconcile(format!(
@@ -757,60 +777,17 @@ fn ingest_file(
     })
 }
 
+/// Threads that parse and write: one per core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
 /// The bytes of one record, without its line end.
 fn read_raw(file: &File, start: u64, end: u64) -> Vec<u8> {
     let mut buf = vec![0u8; end.saturating_sub(start).min(1 << 20) as usize];
     let n = file.read_at(&mut buf, start).unwrap_or(0);
     buf.truncate(n);
-    while buf.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-        buf.pop();
-    }
-    buf
-}
-
-/// Accepted rows staged per table as Arrow IPC files.
-#[derive(Default)]
-struct Stage {
-    writers: BTreeMap<Table, (PathBuf, IpcWriter<std::io::BufWriter<File>>, u64)>,
-}
-
-struct Staged {
-    path: PathBuf,
-    rows: u64,
-}
-
-impl Stage {
-    /// Appends accepted rows to the table's staging file.
-    fn write(
-        &mut self,
-        table: Table,
-        staging: &Path,
-        batch: RecordBatch,
-    ) -> Result<(), IngestError> {
-        if !self.writers.contains_key(&table) {
-            let path = staging.join(format!("{}.arrow", table.name()));
-            let file = File::create(&path).map_err(io_error("create", &path))?;
-            let writer = IpcWriter::try_new(
-                std::io::BufWriter::new(file),
-                &RowValidator::batch_schema(table),
-            )
-            .map_err(encode_err("a staging file"))?;
-            self.writers.insert(table, (path, writer, 0));
-        }
-        let (_, writer, rows) = self.writers.get_mut(&table).expect("inserted above");
-        *rows += batch.num_rows() as u64;
-        writer.write(&batch).map_err(encode_err("a staging file"))
-    }
-
-    fn finish(self) -> Result<Vec<(Table, Staged)>, IngestError> {
-        self.writers
-            .into_iter()
-            .map(|(table, (path, mut writer, rows))| {
-                writer.finish().map_err(encode_err("a staging file"))?;
-                Ok((table, Staged { path, rows }))
-            })
-            .collect()
-    }
+    source::trim_line_end(&buf).to_vec()
 }
 
 /// Rejected rows of a batch, in the quarantine dataset's layout.

@@ -1,6 +1,8 @@
 //! Source files: which table a file feeds, its content hash, its text
-//! encoding, and a streaming reader that yields each record's fields in
-//! schema order, decoded to text, with the record's first line number.
+//! encoding, and a chunked reader. A file is cut into chunks of whole
+//! records ([`ChunkReader`]) that threads parse independently
+//! ([`ChunkRecords`]): each record's fields in schema order, decoded to
+//! text, with its first line number and byte range.
 //!
 //! CSV headers are matched by name (order-independent, case- and
 //! whitespace-tolerant, BOM stripped); quoted fields may hold commas, quotes
@@ -214,46 +216,54 @@ impl Rejection {
     }
 }
 
-/// One record read from a file.
+/// One record of a [`Chunk`].
+#[derive(Debug)]
 pub struct Record {
     /// First line of the record (1-based, the CSV header is line 1).
     pub line: u64,
-    /// Byte offset where the record starts.
+    /// Byte offset in the file where the record starts.
     pub start: u64,
-    /// `Ok` when the fields were decoded into [`RecordReader::values`] (schema
+    /// Byte offset in the file one past the record's end.
+    pub end: u64,
+    /// `Ok` when the fields were decoded into [`ChunkRecords::values`] (schema
     /// order, empty string = missing); otherwise why they could not be.
     pub decoded: Result<(), Rejection>,
 }
 
-/// Streams the records of one source file.
-pub struct RecordReader {
-    table: Table,
-    encoding: Encoding,
-    kind: ReaderKind,
-    /// Decoded fields of the current record in schema order.
-    pub values: Vec<String>,
-    /// Columns the header lacks (optional ones only) or extra columns it has.
-    pub header_notes: Vec<String>,
+/// A run of whole records of one file, read into memory. Chunks are cut at
+/// newlines outside quoted fields, so each one parses on its own.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Position among the file's chunks (0-based).
+    pub seq: u64,
+    /// Byte offset of the first byte in the file.
+    pub start: u64,
+    /// Line number of the first byte (1-based).
+    pub first_line: u64,
+    /// The bytes.
+    pub bytes: Vec<u8>,
 }
 
-enum ReaderKind {
-    Csv {
-        reader: csv::Reader<std::io::Take<File>>,
-        record: csv::ByteRecord,
-        /// For each source column, the schema column index it feeds.
-        mapping: Vec<Option<usize>>,
-        width: usize,
-        /// Line numbers of record starts, counted on the raw bytes.
-        lines: LineTracker,
-        /// Byte offset of the reader's first byte in the file.
-        byte_base: u64,
-    },
-    Ndjson {
-        reader: BufReader<std::io::Take<File>>,
-        line: u64,
-        offset: u64,
-        buf: Vec<u8>,
-    },
+impl Chunk {
+    /// The raw bytes of a record of this chunk from its file offsets, without its line end.
+    pub fn raw(&self, start: u64, end: u64) -> &[u8] {
+        let from = (start - self.start) as usize;
+        let to = (end - self.start) as usize;
+        trim_line_end(&self.bytes[from..to])
+    }
+}
+
+/// The header of a source file and how its columns map to the table's schema.
+pub struct RecordReader {
+    table: Table,
+    format: SourceFormat,
+    encoding: Encoding,
+    /// For each source column, the schema column index it feeds (CSV).
+    mapping: Vec<Option<usize>>,
+    /// Byte offset and line number where the records start.
+    data_start: (u64, u64),
+    /// Columns the header lacks (optional ones only) or extra columns it has.
+    pub header_notes: Vec<String>,
 }
 
 /// Normalises a header name: BOM and surrounding spaces removed, lowercase, inner spaces as `_`.
@@ -286,7 +296,7 @@ fn decode(bytes: &[u8], encoding: Encoding) -> Option<String> {
 }
 
 impl RecordReader {
-    /// Opens a file, reads and maps its header (CSV).
+    /// Opens a file and reads and maps its header (CSV).
     pub fn open(source: &SourceFile, encoding: Encoding) -> Result<RecordReader, SourceError> {
         let path = &source.path;
         let io_err = |source| SourceError::Io {
@@ -298,378 +308,368 @@ impl RecordReader {
             return Err(SourceError::Empty(path.clone()));
         }
         let table = source.table;
-        let columns = table.columns();
-        let kind = match source.format {
-            SourceFormat::Csv => {
-                let mut reader = csv_reader(file.take(u64::MAX));
-                let mut header = csv::ByteRecord::new();
-                let ok = reader
-                    .read_byte_record(&mut header)
-                    .map_err(|e| csv_io(path, e))?;
-                if !ok {
-                    return Err(SourceError::Empty(path.clone()));
-                }
-                let names: Vec<String> = header
-                    .iter()
-                    .map(|f| decode(f, encoding).map(|s| normalise_name(&s)))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| SourceError::BadHeader(path.clone()))?;
-                let mapping = names
-                    .iter()
-                    .map(|n| columns.iter().position(|c| c.name == n))
-                    .collect();
-                let kind = ReaderKind::Csv {
-                    reader,
-                    record: csv::ByteRecord::new(),
-                    mapping,
-                    width: names.len(),
-                    lines: LineTracker::new(path, 0, 1)?,
-                    byte_base: 0,
-                };
-                let mut notes = Vec::new();
-                check_columns(path, table, &names, &mut notes)?;
-                return Ok(RecordReader {
-                    table,
-                    encoding,
-                    kind,
-                    values: vec![String::new(); columns.len()],
-                    header_notes: notes,
-                });
-            }
-            SourceFormat::Ndjson => ReaderKind::Ndjson {
-                reader: BufReader::with_capacity(1 << 20, file.take(u64::MAX)),
-                line: 0,
-                offset: 0,
-                buf: Vec::new(),
-            },
-        };
-        Ok(RecordReader {
+        let mut reader = RecordReader {
             table,
+            format: source.format,
             encoding,
-            kind,
-            values: vec![String::new(); columns.len()],
+            mapping: Vec::new(),
+            data_start: (0, 1),
             header_notes: Vec::new(),
-        })
+        };
+        if source.format == SourceFormat::Ndjson {
+            return Ok(reader);
+        }
+        let mut csv = csv_reader(BufReader::new(file));
+        let mut header = csv::ByteRecord::new();
+        let ok = csv
+            .read_byte_record(&mut header)
+            .map_err(|e| csv_io(path, e))?;
+        if !ok {
+            return Err(SourceError::Empty(path.clone()));
+        }
+        let names: Vec<String> = header
+            .iter()
+            .map(|f| decode(f, encoding).map(|s| normalise_name(&s)))
+            .collect::<Option<_>>()
+            .ok_or_else(|| SourceError::BadHeader(path.clone()))?;
+        check_columns(path, table, &names, &mut reader.header_notes)?;
+        let columns = table.columns();
+        reader.mapping = names
+            .iter()
+            .map(|n| columns.iter().position(|c| c.name == n))
+            .collect();
+        let start = csv.position().byte();
+        let mut head = vec![0u8; start as usize];
+        File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .map_err(io_err)?;
+        let line = 1 + memchr::memchr_iter(b'\n', &head).count() as u64;
+        reader.data_start = (start, line);
+        Ok(reader)
     }
 
     /// Byte offset where the data records start (after the CSV header).
     pub fn data_start(&self) -> u64 {
-        match &self.kind {
-            ReaderKind::Csv { reader, .. } => reader.position().byte(),
-            ReaderKind::Ndjson { .. } => 0,
-        }
+        self.data_start.0
     }
 
-    /// A reader for one [`Segment`] of the same file, with this reader's header mapping.
-    pub fn segment(&self, path: &Path, segment: &Segment) -> Result<RecordReader, SourceError> {
+    /// Cuts the file's records into chunks of about `target` bytes.
+    pub fn chunks(&self, path: &Path, target: usize) -> Result<ChunkReader, SourceError> {
         use std::io::{Seek, SeekFrom};
         let io_err = |source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         };
         let mut file = File::open(path).map_err(io_err)?;
-        file.seek(SeekFrom::Start(segment.start)).map_err(io_err)?;
-        let limited = file.take(segment.end - segment.start);
-        let kind = match &self.kind {
-            ReaderKind::Csv { mapping, width, .. } => ReaderKind::Csv {
-                reader: csv_reader(limited),
-                record: csv::ByteRecord::new(),
-                mapping: mapping.clone(),
-                width: *width,
-                lines: LineTracker::new(path, segment.start, segment.first_line)?,
-                byte_base: segment.start,
-            },
-            ReaderKind::Ndjson { .. } => ReaderKind::Ndjson {
-                reader: BufReader::with_capacity(1 << 20, limited),
-                line: segment.first_line - 1,
-                offset: segment.start,
-                buf: Vec::new(),
-            },
-        };
-        Ok(RecordReader {
-            table: self.table,
-            encoding: self.encoding,
-            kind,
-            values: vec![String::new(); self.values.len()],
-            header_notes: Vec::new(),
+        file.seek(SeekFrom::Start(self.data_start.0))
+            .map_err(io_err)?;
+        Ok(ChunkReader {
+            path: path.to_path_buf(),
+            file,
+            quoted: self.format == SourceFormat::Csv,
+            target: target.max(1),
+            pending: Vec::new(),
+            offset: self.data_start.0,
+            line: self.data_start.1,
+            eof: false,
+            seq: 0,
         })
     }
 
-    /// Reads the next record into [`RecordReader::values`]; `None` at the end.
-    pub fn next_record(&mut self, path: &Path) -> Result<Option<Record>, SourceError> {
-        let columns = self.table.columns();
-        match &mut self.kind {
-            ReaderKind::Csv {
-                reader,
-                record,
-                mapping,
-                width,
-                lines,
-                byte_base,
-            } => {
-                if !reader
-                    .read_byte_record(record)
-                    .map_err(|e| csv_io(path, e))?
-                {
-                    return Ok(None);
-                }
-                let pos = record.position().expect("csv records carry positions");
-                let (start, line) =
-                    lines
-                        .record_start(*byte_base + pos.byte())
-                        .map_err(|source| SourceError::Io {
-                            path: path.to_path_buf(),
-                            source,
-                        })?;
-                for v in &mut self.values {
-                    v.clear(); // a rejected record never shows the previous record's values
-                }
-                if record.len() != *width {
-                    let found = record.len();
-                    let decoded = Err(Rejection {
-                        column: None,
-                        rule: "ragged_line",
-                        message: format!("expected {width} fields as in the header, found {found}"),
-                    });
-                    return Ok(Some(Record {
-                        line,
-                        start,
-                        decoded,
-                    }));
-                }
-                for (field, target) in record.iter().zip(mapping.iter()) {
-                    let Some(i) = *target else { continue };
-                    if decode_into(field, self.encoding, &mut self.values[i]).is_none() {
-                        let decoded = Err(Rejection::column(
-                            columns[i].name,
-                            "undecodable_text",
-                            format!("bytes are not valid {} text", self.encoding.name()),
-                        ));
-                        return Ok(Some(Record {
-                            line,
-                            start,
-                            decoded,
-                        }));
-                    }
-                }
-                Ok(Some(Record {
-                    line,
-                    start,
-                    decoded: Ok(()),
-                }))
-            }
-            ReaderKind::Ndjson {
-                reader,
-                line,
-                offset,
-                buf,
-            } => loop {
-                use std::io::BufRead as _;
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', buf)
-                    .map_err(|source| SourceError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
-                if n == 0 {
-                    return Ok(None);
-                }
-                *line += 1;
-                let start = *offset;
-                *offset += n as u64;
-                let text = trim_line_end(buf);
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    continue; // blank lines are not records
-                }
-                for v in &mut self.values {
-                    v.clear(); // a rejected record never shows the previous record's values
-                }
-                let decoded = match decode(text, self.encoding) {
-                    None => Err(Rejection {
-                        column: None,
-                        rule: "undecodable_text",
-                        message: format!("bytes are not valid {} text", self.encoding.name()),
-                    }),
-                    Some(text) => fill_from_json(&text, columns, &mut self.values),
-                };
-                return Ok(Some(Record {
-                    line: *line,
-                    start,
-                    decoded,
-                }));
+    /// The records of one chunk of this file.
+    pub fn records<'a>(&'a self, chunk: &'a Chunk) -> ChunkRecords<'a> {
+        let kind = match self.format {
+            SourceFormat::Csv => ChunkKind::Csv {
+                reader: csv_reader(&chunk.bytes[..]),
+                record: csv::ByteRecord::new(),
             },
+            SourceFormat::Ndjson => ChunkKind::Ndjson,
+        };
+        ChunkRecords {
+            head: self,
+            chunk,
+            kind,
+            pos: 0,
+            line: chunk.first_line,
+            values: vec![String::new(); self.table.columns().len()],
         }
     }
 }
 
-/// Counts newlines in a file's raw bytes to give the line number of any
-/// later offset (the csv crate's own counter does not count newlines inside
-/// quoted fields the same way). Offsets must not decrease.
-struct LineTracker {
-    reader: BufReader<File>,
+/// Cuts a file into [`Chunk`]s at newlines outside quoted fields.
+///
+/// With RFC 4180 quoting (`""` escapes a quote), a newline is outside quotes
+/// exactly when the number of quote characters before it is even. Chunks
+/// start at record boundaries, so the parity is counted from each chunk's
+/// start. NDJSON has no quoting: every newline ends a record.
+pub struct ChunkReader {
+    path: PathBuf,
+    file: File,
+    quoted: bool,
+    target: usize,
+    /// Bytes read but not yet handed out; `pending[0]` is at `offset`, on line `line`.
+    pending: Vec<u8>,
     offset: u64,
     line: u64,
+    eof: bool,
+    seq: u64,
 }
 
-impl LineTracker {
-    fn new(path: &Path, offset: u64, line: u64) -> Result<LineTracker, SourceError> {
-        use std::io::{Seek, SeekFrom};
-        let io_err = |source| SourceError::Io {
-            path: path.to_path_buf(),
-            source,
+/// How far [`ChunkReader::next_chunk`] has scanned the pending bytes.
+#[derive(Default)]
+struct Scan {
+    pos: usize,
+    in_quotes: bool,
+    newlines: u64,
+}
+
+impl ChunkReader {
+    /// The next chunk: the records up to the first record end at or after
+    /// the target size; `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, SourceError> {
+        let mut scan = Scan::default();
+        loop {
+            if let Some(split) = self.scan(&mut scan) {
+                return Ok(Some(self.take(split, scan.newlines)));
+            }
+            if self.eof {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.take(self.pending.len(), scan.newlines)));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Scans pending bytes from where the last scan stopped; the split point if one is found.
+    fn scan(&self, scan: &mut Scan) -> Option<usize> {
+        let from = scan.pos;
+        let buf = &self.pending;
+        scan.pos = buf.len();
+        if self.quoted {
+            for i in memchr::memchr2_iter(b'"', b'\n', &buf[from..]) {
+                let at = from + i;
+                if buf[at] == b'"' {
+                    scan.in_quotes = !scan.in_quotes;
+                    continue;
+                }
+                scan.newlines += 1;
+                if !scan.in_quotes && at + 1 >= self.target {
+                    return Some(at + 1);
+                }
+            }
+        } else {
+            for i in memchr::memchr_iter(b'\n', &buf[from..]) {
+                scan.newlines += 1;
+                if from + i + 1 >= self.target {
+                    return Some(from + i + 1);
+                }
+            }
+        }
+        None
+    }
+
+    fn take(&mut self, split: usize, newlines: u64) -> Chunk {
+        let rest = self.pending.split_off(split);
+        let bytes = std::mem::replace(&mut self.pending, rest);
+        let chunk = Chunk {
+            seq: self.seq,
+            start: self.offset,
+            first_line: self.line,
+            bytes,
         };
-        let mut file = File::open(path).map_err(io_err)?;
-        file.seek(SeekFrom::Start(offset)).map_err(io_err)?;
-        Ok(LineTracker {
-            reader: BufReader::with_capacity(1 << 20, file),
-            offset,
+        self.seq += 1;
+        self.offset += split as u64;
+        self.line += newlines;
+        chunk
+    }
+
+    /// Reads more: up to a little past the target, then in steps.
+    fn fill(&mut self) -> Result<(), SourceError> {
+        let want = if self.pending.len() < self.target {
+            self.target + (self.target / 8).max(4096) - self.pending.len()
+        } else {
+            (self.target / 8).max(1 << 16)
+        }
+        .min(64 << 20);
+        let old = self.pending.len();
+        self.pending.resize(old + want, 0);
+        let mut filled = 0;
+        while filled < want {
+            match self.file.read(&mut self.pending[old + filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(SourceError::Io {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        self.pending.truncate(old + filled);
+        Ok(())
+    }
+}
+
+/// Iterates the records of one [`Chunk`].
+pub struct ChunkRecords<'a> {
+    head: &'a RecordReader,
+    chunk: &'a Chunk,
+    kind: ChunkKind<'a>,
+    /// Bytes of the chunk whose newlines are counted in `line`.
+    pos: usize,
+    line: u64,
+    /// Decoded fields of the current record in schema order.
+    pub values: Vec<String>,
+}
+
+enum ChunkKind<'a> {
+    Csv {
+        reader: csv::Reader<&'a [u8]>,
+        record: csv::ByteRecord,
+    },
+    Ndjson,
+}
+
+impl ChunkRecords<'_> {
+    /// Reads the next record into [`ChunkRecords::values`]; `None` at the chunk's end.
+    pub fn next_record(&mut self) -> Option<Record> {
+        match self.kind {
+            ChunkKind::Csv { .. } => self.next_csv(),
+            ChunkKind::Ndjson => self.next_ndjson(),
+        }
+    }
+
+    fn next_csv(&mut self) -> Option<Record> {
+        let ChunkKind::Csv { reader, record } = &mut self.kind else {
+            unreachable!("called for CSV chunks")
+        };
+        // Reading from memory cannot fail: csv reports no parse errors, only I/O ones.
+        if !reader.read_byte_record(record).unwrap_or(false) {
+            return None;
+        }
+        let at = record
+            .position()
+            .expect("csv records carry positions")
+            .byte() as usize;
+        let end = (reader.position().byte() as usize).min(self.chunk.bytes.len());
+        let (start, line) = record_start(&self.chunk.bytes, &mut self.pos, &mut self.line, at);
+        let (start, end) = (
+            self.chunk.start + start as u64,
+            self.chunk.start + end.max(start) as u64,
+        );
+        for v in &mut self.values {
+            v.clear(); // a rejected record never shows the previous record's values
+        }
+        let width = self.head.mapping.len();
+        let columns = self.head.table.columns();
+        let mut decoded = Ok(());
+        if record.len() != width {
+            decoded = Err(Rejection {
+                column: None,
+                rule: "ragged_line",
+                message: format!(
+                    "expected {width} fields as in the header, found {}",
+                    record.len()
+                ),
+            });
+        } else {
+            for (field, target) in record.iter().zip(&self.head.mapping) {
+                let Some(i) = *target else { continue };
+                if decode_into(field, self.head.encoding, &mut self.values[i]).is_none() {
+                    decoded = Err(Rejection::column(
+                        columns[i].name,
+                        "undecodable_text",
+                        format!("bytes are not valid {} text", self.head.encoding.name()),
+                    ));
+                    break;
+                }
+            }
+        }
+        Some(Record {
             line,
+            start,
+            end,
+            decoded,
         })
     }
 
-    /// The true start and line of a record that the csv crate places at
-    /// `target`: it may point at the `\n` of a CRLF or at blank lines, which
-    /// belong before the record.
-    fn record_start(&mut self, target: u64) -> io::Result<(u64, u64)> {
-        use std::io::BufRead as _;
-        while self.offset < target {
-            let buf = self.reader.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            let n = buf.len().min((target - self.offset) as usize);
-            self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
-            self.reader.consume(n);
-            self.offset += n as u64;
-        }
+    fn next_ndjson(&mut self) -> Option<Record> {
+        let bytes = &self.chunk.bytes;
         loop {
-            let buf = self.reader.fill_buf()?;
-            match buf.first() {
-                Some(b'\n') => self.line += 1,
-                Some(b'\r') => {}
-                _ => return Ok((self.offset, self.line)),
+            if self.pos >= bytes.len() {
+                return None;
             }
-            self.reader.consume(1);
-            self.offset += 1;
+            let start = self.pos;
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+            let line = self.line;
+            self.pos = end;
+            self.line += 1;
+            let text = trim_line_end(&bytes[start..end]);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue; // blank lines are not records
+            }
+            for v in &mut self.values {
+                v.clear(); // a rejected record never shows the previous record's values
+            }
+            let encoding = self.head.encoding;
+            let decoded = match decode(text, encoding) {
+                None => Err(Rejection {
+                    column: None,
+                    rule: "undecodable_text",
+                    message: format!("bytes are not valid {} text", encoding.name()),
+                }),
+                Some(text) => fill_from_json(&text, self.head.table.columns(), &mut self.values),
+            };
+            return Some(Record {
+                line,
+                start: self.chunk.start + start as u64,
+                end: self.chunk.start + end as u64,
+                decoded,
+            });
         }
     }
 }
 
-fn csv_reader(input: std::io::Take<File>) -> csv::Reader<std::io::Take<File>> {
+/// The true start and line of a record that the csv crate places at `at`:
+/// it may point at the `\n` of a CRLF or at blank lines, which belong before
+/// the record. `pos` and `line` say how far newlines are counted.
+fn record_start(bytes: &[u8], pos: &mut usize, line: &mut u64, at: usize) -> (usize, u64) {
+    let at = at.clamp(*pos, bytes.len());
+    *line += memchr::memchr_iter(b'\n', &bytes[*pos..at]).count() as u64;
+    let mut start = at;
+    while let Some(&b) = bytes.get(start) {
+        match b {
+            b'\n' => *line += 1,
+            b'\r' => {}
+            _ => break,
+        }
+        start += 1;
+    }
+    *pos = start;
+    (start, *line)
+}
+
+fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .buffer_capacity(1 << 20)
+        .buffer_capacity(1 << 16)
         .from_reader(input)
 }
 
-/// Files with less data than this are read by one thread.
-pub const MIN_SPLIT_BYTES: u64 = 8 << 20;
+/// Default size of the chunks files are read in: large enough that each
+/// thread works a while on its own, small enough to keep memory low.
+pub const CHUNK_BYTES: usize = 8 << 20;
 
-/// A byte range of a file that starts and ends at record boundaries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// First byte.
-    pub start: u64,
-    /// One past the last byte.
-    pub end: u64,
-    /// Line number of the first byte (1-based).
-    pub first_line: u64,
-}
-
-/// Splits the records of a file, from byte `from` on, into up to `parts`
-/// segments of similar size that can be parsed independently; files with
-/// fewer than `min_bytes` of records stay whole.
-///
-/// A split point is a newline outside any quoted field: with RFC 4180
-/// quoting (`""` escapes a quote), a newline is outside quotes exactly when
-/// the number of quote characters before it is even. Files too small to be
-/// worth splitting give one segment.
-pub fn segments(
-    path: &Path,
-    from: u64,
-    parts: usize,
-    min_bytes: u64,
-) -> Result<Vec<Segment>, SourceError> {
-    let io_err = |source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = std::fs::metadata(path).map_err(io_err)?.len();
-    let whole = |first_line| {
-        vec![Segment {
-            start: from,
-            end: len,
-            first_line,
-        }]
-    };
-    let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(io_err)?);
-    if parts < 2 || len - from < min_bytes.max(1) {
-        let mut head = vec![0u8; from as usize];
-        file.read_exact(&mut head).map_err(io_err)?;
-        return Ok(whole(
-            head.iter().filter(|b| **b == b'\n').count() as u64 + 1,
-        ));
-    }
-    let (mut offset, mut newlines, mut quotes) = (0u64, 0u64, 0u64);
-    let mut first_line = None;
-    let mut cuts = Vec::new();
-    let mut next_target = from + (len - from) / parts as u64;
-    loop {
-        use std::io::BufRead as _;
-        let buf = file.fill_buf().map_err(io_err)?;
-        if buf.is_empty() {
-            break;
-        }
-        let n = buf.len();
-        for (i, &b) in buf.iter().enumerate() {
-            let at = offset + i as u64;
-            if at == from {
-                first_line = Some(newlines + 1);
-            }
-            match b {
-                b'"' => quotes += 1,
-                b'\n' => {
-                    newlines += 1;
-                    if at >= next_target
-                        && quotes % 2 == 0
-                        && cuts.len() + 1 < parts
-                        && at + 1 < len
-                    {
-                        cuts.push((at + 1, newlines + 1));
-                        next_target = from + (len - from) * (cuts.len() as u64 + 1) / parts as u64;
-                    }
-                }
-                _ => {}
-            }
-        }
-        offset += n as u64;
-        file.consume(n);
-    }
-    let first_line = first_line.unwrap_or(newlines + 1);
-    if cuts.is_empty() {
-        return Ok(whole(first_line));
-    }
-    let mut out = Vec::with_capacity(cuts.len() + 1);
-    let (mut start, mut line) = (from, first_line);
-    for (cut, cut_line) in cuts {
-        out.push(Segment {
-            start,
-            end: cut,
-            first_line: line,
-        });
-        (start, line) = (cut, cut_line);
-    }
-    out.push(Segment {
-        start,
-        end: len,
-        first_line: line,
-    });
-    Ok(out)
-}
-
-fn trim_line_end(buf: &[u8]) -> &[u8] {
+/// The bytes without their line end (`\n`, `\r\n` or `\r`).
+pub fn trim_line_end(buf: &[u8]) -> &[u8] {
     let mut end = buf.len();
     while end > 0 && matches!(buf[end - 1], b'\n' | b'\r') {
         end -= 1;

@@ -13,16 +13,12 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
     StringBuilder, TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::source::Rejection;
 use crate::dates::{days_from_civil, format_date, parse_date, parse_timestamp};
 use crate::schema::{ColumnType, Table, enum_values};
-
-/// Name of the month column added to fact tables for partitioning (`YYYY-MM`).
-pub const MONTH_COLUMN: &str = "month";
 
 /// Earliest plausible date in any export.
 const MIN_DATE: i32 = days_from_civil(1990, 1, 1);
@@ -49,11 +45,21 @@ enum Builder {
     Timestamp(TimestampMicrosecondBuilder),
 }
 
+/// The rules of one column, looked up once per table rather than per row.
+struct ColumnRules {
+    /// Allowed values of an enumerated column.
+    allowed: Option<&'static [&'static str]>,
+    /// Whether the column holds VINs.
+    vin: bool,
+    /// Allowed range of an integer column.
+    bounds: (i64, i64),
+}
+
 /// Accumulates validated rows of one table as Arrow columns.
 pub struct RowValidator {
     table: Table,
+    rules: Vec<ColumnRules>,
     builders: Vec<Builder>,
-    month: Option<(usize, StringBuilder)>,
     parsed: Vec<Parsed>,
     max_date: i32,
     rows: usize,
@@ -104,31 +110,23 @@ impl RowValidator {
                 ColumnType::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
             })
             .collect();
-        let month = table.event_column().map(|c| {
-            (
-                table.column_index(c).expect("event column exists"),
-                StringBuilder::new(),
-            )
-        });
+        let rules = table
+            .columns()
+            .iter()
+            .map(|c| ColumnRules {
+                allowed: enum_values(table, c.name),
+                vin: c.name == "vin",
+                bounds: int_bounds(table, c.name),
+            })
+            .collect();
         RowValidator {
             table,
+            rules,
             builders,
-            month,
             parsed: vec![Parsed::Null; table.columns().len()],
             max_date,
             rows: 0,
         }
-    }
-
-    /// The schema of the batches this validator produces (the table's schema, plus `month` for fact tables).
-    pub fn batch_schema(table: Table) -> SchemaRef {
-        let base = table.arrow_schema();
-        if table.event_column().is_none() {
-            return base;
-        }
-        let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields.push(Field::new(MONTH_COLUMN, DataType::Utf8, false));
-        Arc::new(Schema::new(fields))
     }
 
     /// Rows accumulated since the last [`RowValidator::finish_batch`].
@@ -145,7 +143,13 @@ impl RowValidator {
     /// with the same values to keep the row.
     pub fn check(&mut self, values: &[String]) -> Result<(), Rejection> {
         let table = self.table;
-        for (i, (col, raw)) in table.columns().iter().zip(values).enumerate() {
+        for (i, ((col, rules), raw)) in table
+            .columns()
+            .iter()
+            .zip(&self.rules)
+            .zip(values)
+            .enumerate()
+        {
             let v = raw.trim();
             if v.is_empty() {
                 if col.required {
@@ -160,7 +164,7 @@ impl RowValidator {
             }
             self.parsed[i] = match col.ty {
                 ColumnType::Text => {
-                    if let Some(allowed) = enum_values(table, col.name)
+                    if let Some(allowed) = rules.allowed
                         && !allowed.contains(&v)
                     {
                         return Err(Rejection::column(
@@ -169,7 +173,7 @@ impl RowValidator {
                             format!("`{v}` is not one of {}", allowed.join(", ")),
                         ));
                     }
-                    if col.name == "vin" {
+                    if rules.vin {
                         crate::vin::validate(v).map_err(|e| {
                             Rejection::column(col.name, "invalid_vin", format!("`{v}`: {e}"))
                         })?;
@@ -184,7 +188,7 @@ impl RowValidator {
                             format!("`{v}` is not a whole number"),
                         )
                     })?;
-                    let (lo, hi) = int_bounds(table, col.name);
+                    let (lo, hi) = rules.bounds;
                     range(col.name, n, lo, hi)?;
                     if col.ty == ColumnType::Int && i32::try_from(n).is_err() {
                         return Err(Rejection::column(
@@ -310,20 +314,12 @@ impl RowValidator {
                 (Builder::Timestamp(b), _) => b.append_null(),
             }
         }
-        if let Some((i, month)) = &mut self.month {
-            let day = match self.parsed[*i] {
-                Parsed::Date(d) => d,
-                Parsed::Timestamp(t) => t.div_euclid(86_400) as i32,
-                _ => unreachable!("event columns are required dates or timestamps"),
-            };
-            month.append_value(&format_date(day)[..7]);
-        }
         self.rows += 1;
     }
 
     /// Takes the accumulated rows as a batch.
     pub fn finish_batch(&mut self) -> Result<RecordBatch, ArrowError> {
-        let mut columns: Vec<ArrayRef> = self
+        let columns: Vec<ArrayRef> = self
             .builders
             .iter_mut()
             .map(|b| -> ArrayRef {
@@ -338,11 +334,8 @@ impl RowValidator {
                 }
             })
             .collect();
-        if let Some((_, month)) = &mut self.month {
-            columns.push(Arc::new(month.finish()));
-        }
         self.rows = 0;
-        RecordBatch::try_new(Self::batch_schema(self.table), columns)
+        RecordBatch::try_new(self.table.arrow_schema(), columns)
     }
 }
 
@@ -380,15 +373,7 @@ mod tests {
         v.append(&good);
         let batch = v.finish_batch().unwrap();
         assert_eq!(batch.num_rows(), 1);
-        assert_eq!(batch.num_columns(), Table::RepairOrders.columns().len() + 1);
-        assert_eq!(
-            batch.schema().field(4).data_type(),
-            &Table::RepairOrders
-                .arrow_schema()
-                .field(4)
-                .data_type()
-                .clone()
-        );
+        assert_eq!(batch.schema(), Table::RepairOrders.arrow_schema());
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn config(inputs: Vec<PathBuf>, warehouse: &Path) -> IngestConfig {
         max_bad_fraction: 0.05,
         progress: false,
         // Small test files are split too, so the two-thread path is what the tests check.
-        split_bytes: 1,
+        chunk_bytes: 4096,
     }
 }
 
@@ -608,36 +608,42 @@ fn the_row_parser_survives_arbitrary_bytes() {
             sha256: String::new(),
         };
         for encoding in [Encoding::Utf8, Encoding::Gbk] {
-            let Ok(mut reader) = RecordReader::open(&source, encoding) else {
+            let Ok(head) = RecordReader::open(&source, encoding) else {
+                continue;
+            };
+            let Ok(mut chunks) = head.chunks(&path, 64) else {
                 continue;
             };
             let mut validator = RowValidator::new(*table, aftersight::dates::today());
             let (mut accepted, mut rejected, mut last_line) = (0, 0, 0);
-            while let Ok(Some(record)) = reader.next_record(&path) {
-                // A lone CR ends a record without starting a new line, so lines never decrease but may repeat.
-                assert!(
-                    record.line >= last_line.max(1),
-                    "case {case}: line {} after {last_line}",
-                    record.line
-                );
-                last_line = record.line;
-                match record
-                    .decoded
-                    .and_then(|()| validator.check(&reader.values))
-                {
-                    Ok(()) => {
-                        validator.append(&reader.values);
-                        accepted += 1;
+            while let Ok(Some(chunk)) = chunks.next_chunk() {
+                let mut reader = head.records(&chunk);
+                while let Some(record) = reader.next_record() {
+                    // A lone CR ends a record without starting a new line, so lines never decrease but may repeat.
+                    assert!(
+                        record.line >= last_line.max(1),
+                        "case {case}: line {} after {last_line}",
+                        record.line
+                    );
+                    last_line = record.line;
+                    match record
+                        .decoded
+                        .and_then(|()| validator.check(&reader.values))
+                    {
+                        Ok(()) => {
+                            validator.append(&reader.values);
+                            accepted += 1;
+                        }
+                        Err(r) => {
+                            assert!(!r.rule.is_empty() && !r.message.is_empty());
+                            rejected += 1;
+                        }
                     }
-                    Err(r) => {
-                        assert!(!r.rule.is_empty() && !r.message.is_empty());
-                        rejected += 1;
-                    }
+                    assert!(
+                        accepted + rejected < 100_000,
+                        "case {case}: the reader terminates"
+                    );
                 }
-                assert!(
-                    accepted + rejected < 100_000,
-                    "case {case}: the reader terminates"
-                );
             }
             assert_eq!(
                 validator.finish_batch().unwrap().num_rows(),
@@ -648,11 +654,12 @@ fn the_row_parser_survives_arbitrary_bytes() {
     }
 }
 
-/// Property: reading a file in segments gives exactly the records (lines,
-/// offsets, values) of reading it whole, quoted newlines included.
+/// Property: reading a file in chunks of any size gives exactly the records
+/// (lines, byte ranges, values) of reading it in one piece, quoted newlines
+/// and CRLF included.
 #[test]
-fn segments_read_the_same_records_as_the_whole_file() {
-    use aftersight::ingest::source::{RecordReader, SourceFile, SourceFormat, segments};
+fn chunks_read_the_same_records_as_the_whole_file() {
+    use aftersight::ingest::source::{RecordReader, SourceFile, SourceFormat};
 
     let tmp = tempfile::tempdir().unwrap();
     let raw = gen_into(tmp.path(), "raw", 0.003, 12, 0.05, ExportFormat::Csv);
@@ -686,26 +693,36 @@ fn segments_read_the_same_records_as_the_whole_file() {
             format,
             sha256: String::new(),
         };
-        let mut whole = RecordReader::open(&source, Encoding::Utf8).unwrap();
-        let read_all = |reader: &mut RecordReader| {
-            let mut out = Vec::new();
-            while let Some(r) = reader.next_record(&path).unwrap() {
-                out.push((r.line, r.start, r.decoded.is_ok(), reader.values.clone()));
-            }
-            out
-        };
         let head = RecordReader::open(&source, Encoding::Utf8).unwrap();
-        let expected = read_all(&mut whole);
-        for parts in [2, 3, 7] {
-            let segs = segments(&path, head.data_start(), parts, 1).unwrap();
-            assert!(segs.len() > 1, "{}: split", path.display());
-            let mut got = Vec::new();
-            for seg in &segs {
-                got.extend(read_all(&mut head.segment(&path, seg).unwrap()));
+        let read_all = |target: usize| {
+            let (mut out, mut chunks) = (Vec::new(), 0);
+            let mut reader = head.chunks(&path, target).unwrap();
+            while let Some(chunk) = reader.next_chunk().unwrap() {
+                chunks += 1;
+                let mut records = head.records(&chunk);
+                while let Some(r) = records.next_record() {
+                    let raw = chunk.raw(r.start, r.end).to_vec();
+                    out.push((
+                        r.line,
+                        r.start,
+                        r.end,
+                        raw,
+                        r.decoded.is_ok(),
+                        records.values.clone(),
+                    ));
+                }
             }
+            (out, chunks)
+        };
+        let (expected, one) = read_all(usize::MAX / 2);
+        assert_eq!(one, 1, "{}: one chunk", path.display());
+        assert!(expected.len() >= 300);
+        for target in [1, 100, 4096] {
+            let (got, chunks) = read_all(target);
+            assert!(chunks > 1, "{}: split", path.display());
             if let Some(i) = (0..got.len().min(expected.len())).find(|&i| got[i] != expected[i]) {
                 panic!(
-                    "{} in {parts} parts: record {i} differs: segmented {:?}, whole {:?}",
+                    "{} in chunks of {target} bytes: record {i} differs: chunked {:?}, whole {:?}",
                     path.display(),
                     got[i],
                     expected[i]
@@ -714,7 +731,7 @@ fn segments_read_the_same_records_as_the_whole_file() {
             assert_eq!(
                 got.len(),
                 expected.len(),
-                "{} in {parts} parts",
+                "{} in chunks of {target} bytes",
                 path.display()
             );
         }

@@ -97,7 +97,7 @@ pub fn ingest_clean(input: &Path, warehouse: &Path) -> PathBuf {
         encoding: Encoding::Auto,
         max_bad_fraction: 0.0,
         progress: false,
-        split_bytes: 1,
+        chunk_bytes: 4096,
     };
     let report = tokio::runtime::Runtime::new()
         .unwrap()
