@@ -1,7 +1,7 @@
 -- name: first_failures
 -- title: Life data: time to the first failure of each component, or the suspension time, per vehicle
 -- title_zh: 寿命数据：每辆车各零部件首次故障时间（或截尾时间）
--- description: One row per vehicle registered by `as_of` and component that fails on its powertrain. `failed` is true when a repair or warranty order for the component was opened on or before `as_of`; the times are then months in service and odometer at that order. Otherwise the vehicle is a suspension at `as_of`, with its odometer extrapolated from its last reading.
+-- description: One row per vehicle registered by `as_of` and component that fails on its powertrain. `failed` is true when a repair or warranty order for the component was opened on or before `as_of`; the times are then months in service and odometer at that order. Otherwise the vehicle is a suspension at `as_of`, with its odometer extrapolated from its last reading at its latest usage rate: the kilometres per day between its last two readings when they are at least 60 days apart, else its average since registration. (An owner's usage is steadier than a car's lifetime average, which mixes owners; noisier suspension mileages would bias the km scale upwards.)
 -- param: as_of date 2026-10-31
 -- unit: months in service; thousand km
 WITH failures AS (
@@ -19,10 +19,24 @@ fleet AS (
     WHERE v.first_registration_date < $as_of
 ),
 readings AS (
-    SELECT vin, last_value(odometer_km ORDER BY opened_at) AS last_km, max(opened_at) AS last_read
+    SELECT vin,
+        nth_value(odometer_km, 1 ORDER BY opened_at DESC) AS last_km,
+        max(opened_at) AS last_read,
+        nth_value(odometer_km, 2 ORDER BY opened_at DESC) AS previous_km,
+        nth_value(opened_at, 2 ORDER BY opened_at DESC) AS previous_read
     FROM repair_orders
     WHERE opened_at < CAST($as_of AS TIMESTAMP) + INTERVAL '1 day'
     GROUP BY vin
+),
+usage AS (
+    SELECT r.vin, r.last_km,
+        (CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) - CAST(CAST(v.first_registration_date AS TIMESTAMP) AS BIGINT))
+            / 86400000000000.0 AS last_read_age_days,
+        CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0
+            - CAST(CAST(r.previous_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0 AS gap_days,
+        r.last_km - r.previous_km AS gap_km
+    FROM readings r
+    JOIN vehicles v ON v.vin = r.vin
 ),
 applicable AS (
     SELECT DISTINCT v.powertrain, f.component
@@ -42,12 +56,13 @@ SELECT
               / (86400000000000.0 * 30.4375)
     END AS months,
     CASE WHEN ff.vin IS NOT NULL THEN ff.failed_km / 1000.0
-         WHEN r.last_km IS NULL THEN NULL
-         ELSE r.last_km / 1000.0 * f.age_days / greatest(
-             (CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) - CAST(CAST(f.first_registration_date AS TIMESTAMP) AS BIGINT)) / 86400000000000.0, 1.0)
+         WHEN u.last_km IS NULL THEN NULL
+         WHEN u.gap_days >= 60 AND u.gap_km >= 0
+             THEN (u.last_km + u.gap_km / u.gap_days * greatest(f.age_days - u.last_read_age_days, 0.0)) / 1000.0
+         ELSE u.last_km / 1000.0 * f.age_days / greatest(u.last_read_age_days, 1.0)
     END AS thousand_km
 FROM fleet f
 JOIN applicable a ON a.powertrain = f.powertrain
 LEFT JOIN first_failure ff ON ff.vin = f.vin AND ff.component = a.component
-LEFT JOIN readings r ON r.vin = f.vin
+LEFT JOIN usage u ON u.vin = f.vin
 ORDER BY f.vin, a.component
