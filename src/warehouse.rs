@@ -83,6 +83,9 @@ pub struct SourceRecord {
     pub rows_quarantined: u64,
     /// Ingest batch that read it.
     pub batch: u64,
+    /// File size in bytes (0 in manifests written before sizes were recorded).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 /// The warehouse manifest.

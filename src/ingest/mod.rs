@@ -201,7 +201,8 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
     let mut manifest = Manifest::load(root)?;
     let leftovers_removed = warehouse::remove_unlisted(root, &manifest)?;
 
-    let sources = discover(&config.inputs)?;
+    let mut sources = discover(&config.inputs)?;
+    hash_possible_repeats(&mut sources, &manifest)?;
     let known: HashSet<&str> = manifest.sources.iter().map(|s| s.sha256.as_str()).collect();
     let mut seen = HashSet::new();
     let mut report = IngestReport {
@@ -215,13 +216,17 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
     };
     let mut fresh = Vec::new();
     for s in sources {
-        if known.contains(s.sha256.as_str()) || !seen.insert(s.sha256.clone()) {
+        let repeated = s
+            .sha256
+            .as_ref()
+            .is_some_and(|h| known.contains(h.as_str()) || !seen.insert(h.clone()));
+        if repeated {
             report.files.push(FileReport {
                 path: s.path.clone(),
                 table: s.table.name(),
                 format: s.format.name(),
                 encoding: "",
-                sha256: s.sha256.clone(),
+                sha256: s.sha256.clone().unwrap_or_default(),
                 status: "unchanged",
                 rows_read: 0,
                 rows_published: 0,
@@ -290,7 +295,8 @@ async fn run_batch(
         )?;
         let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
         new_sources.push(SourceRecord {
-            sha256: source.sha256.clone(),
+            sha256: file_report.sha256.clone(),
+            bytes: source.bytes,
             path: source.path.display().to_string(),
             table: source.table.name().into(),
             format: source.format.name().into(),
@@ -468,14 +474,46 @@ fn discover(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, IngestError> {
     found
         .into_iter()
         .map(|(table, format, path)| {
+            let bytes = fs::metadata(&path)
+                .map_err(|source| SourceError::Io {
+                    path: path.clone(),
+                    source,
+                })?
+                .len();
             Ok(SourceFile {
-                sha256: source::sha256_file(&path)?,
                 path,
                 table,
                 format,
+                bytes,
+                sha256: None,
             })
         })
         .collect()
+}
+
+/// Hashes the files that could repeat an ingested file or each other: those
+/// whose size matches another's (every file, if the manifest predates sizes).
+/// The others are hashed while they are read.
+fn hash_possible_repeats(
+    sources: &mut [SourceFile],
+    manifest: &Manifest,
+) -> Result<(), IngestError> {
+    let legacy = manifest.sources.iter().any(|s| s.bytes == 0);
+    let mut sizes: BTreeMap<u64, usize> = BTreeMap::new();
+    for size in manifest
+        .sources
+        .iter()
+        .map(|s| s.bytes)
+        .chain(sources.iter().map(|s| s.bytes))
+    {
+        *sizes.entry(size).or_default() += 1;
+    }
+    for s in sources {
+        if legacy || sizes[&s.bytes] > 1 {
+            s.sha256 = Some(source::sha256_file(&s.path)?);
+        }
+    }
+    Ok(())
 }
 
 /// Reads the primary keys of every table in the warehouse.
@@ -583,6 +621,8 @@ fn validate_chunk(
 struct Committer<'a> {
     source: &'a SourceFile,
     display: String,
+    /// The file's number in the quarantine batch.
+    quarantine_source: usize,
     raw_file: File,
     file_bytes: u64,
     next: u64,
@@ -612,14 +652,8 @@ impl Committer<'_> {
         };
         *self.reasons.entry(reason).or_default() += 1;
         let table = self.source.table;
-        self.quarantine.push(
-            &self.display,
-            &self.source.sha256,
-            table,
-            line,
-            rejection,
-            raw,
-        );
+        self.quarantine
+            .push(self.quarantine_source, table, line, rejection, raw);
     }
 
     fn commit(&mut self, outcome: ChunkOutcome) -> Result<(), IngestError> {
@@ -680,11 +714,13 @@ fn ingest_file(
 ) -> Result<FileReport, IngestError> {
     let table = source.table;
     let head = RecordReader::open(source, encoding)?;
-    let chunks = Mutex::new(head.chunks(&source.path, chunk_bytes)?);
+    let chunks = Mutex::new(head.chunks(&source.path, chunk_bytes, source.sha256.is_none())?);
+    let quarantine_source = quarantine.add_source(source.path.display().to_string());
     let primary = keys.take_primary(table);
     let committer = Mutex::new(Committer {
         source,
         display: source.path.display().to_string(),
+        quarantine_source,
         raw_file: File::open(&source.path).map_err(io_error("open", &source.path))?,
         file_bytes: fs::metadata(&source.path).map_or(0, |m| m.len()),
         next: 0,
@@ -751,9 +787,19 @@ fn ingest_file(
         reasons,
         read,
         published,
+        quarantine,
         ..
     } = committer;
     keys.put_primary(table, primary);
+    let sha256 = match &source.sha256 {
+        Some(h) => h.clone(),
+        None => chunks
+            .into_inner()
+            .expect("no thread panicked while holding the lock")
+            .sha256()
+            .ok_or_else(|| IngestError::Reconcile(format!("{display}: not read to its end")))?,
+    };
+    quarantine.set_sha256(quarantine_source, &sha256);
     let quarantined: u64 = reasons.values().sum();
     if read != published + quarantined {
         return Err(IngestError::Reconcile(format!(
@@ -767,7 +813,7 @@ fn ingest_file(
         table: table.name(),
         format: source.format.name(),
         encoding: encoding.name(),
-        sha256: source.sha256.clone(),
+        sha256,
         status: "ingested",
         rows_read: read,
         rows_published: published,
@@ -793,8 +839,9 @@ fn read_raw(file: &File, start: u64, end: u64) -> Vec<u8> {
 /// Rejected rows of a batch, in the quarantine dataset's layout.
 struct QuarantineBuilder {
     batch: u64,
-    source_file: StringBuilder,
-    source_sha256: StringBuilder,
+    /// Source files (path, SHA-256 once known) and each row's file.
+    sources: Vec<(String, String)>,
+    source: Vec<usize>,
     table: StringBuilder,
     line: Int64Builder,
     column: StringBuilder,
@@ -809,8 +856,8 @@ impl QuarantineBuilder {
     fn new(batch: u64) -> Self {
         QuarantineBuilder {
             batch,
-            source_file: StringBuilder::new(),
-            source_sha256: StringBuilder::new(),
+            sources: Vec::new(),
+            source: Vec::new(),
             table: StringBuilder::new(),
             line: Int64Builder::new(),
             column: StringBuilder::new(),
@@ -842,17 +889,18 @@ impl QuarantineBuilder {
         self.rows
     }
 
-    fn push(
-        &mut self,
-        file: &str,
-        sha: &str,
-        table: Table,
-        line: u64,
-        r: &Rejection,
-        raw: Vec<u8>,
-    ) {
-        self.source_file.append_value(file);
-        self.source_sha256.append_value(sha);
+    /// Registers a source file; its SHA-256 may follow once it is read.
+    fn add_source(&mut self, path: String) -> usize {
+        self.sources.push((path, String::new()));
+        self.sources.len() - 1
+    }
+
+    fn set_sha256(&mut self, source: usize, sha256: &str) {
+        sha256.clone_into(&mut self.sources[source].1);
+    }
+
+    fn push(&mut self, source: usize, table: Table, line: u64, r: &Rejection, raw: Vec<u8>) {
+        self.source.push(source);
         self.table.append_value(table.name());
         self.line.append_value(line as i64);
         self.column.append_option(r.column);
@@ -864,15 +912,20 @@ impl QuarantineBuilder {
     }
 
     fn write(mut self, path: &Path) -> Result<(), IngestError> {
-        let batch_col = Int64Builder::with_capacity(self.rows);
-        let mut batch_col = batch_col;
+        let mut batch_col = Int64Builder::with_capacity(self.rows);
         batch_col.append_slice(&vec![self.batch as i64; self.rows]);
+        let (mut file_col, mut sha_col) = (StringBuilder::new(), StringBuilder::new());
+        for &i in &self.source {
+            let (file, sha) = &self.sources[i];
+            file_col.append_value(file);
+            sha_col.append_value(sha);
+        }
         let batch = RecordBatch::try_new(
             Self::schema(),
             vec![
                 Arc::new(batch_col.finish()),
-                Arc::new(self.source_file.finish()),
-                Arc::new(self.source_sha256.finish()),
+                Arc::new(file_col.finish()),
+                Arc::new(sha_col.finish()),
                 Arc::new(self.table.finish()),
                 Arc::new(self.line.finish()),
                 Arc::new(self.column.finish()),

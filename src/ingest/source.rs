@@ -108,8 +108,12 @@ pub struct SourceFile {
     pub table: Table,
     /// Format.
     pub format: SourceFormat,
-    /// SHA-256 of the content, hex.
-    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the content, hex; `None` until computed. A file whose size
+    /// matches no ingested file cannot be one of them, so its hash is
+    /// computed while it is read rather than in a pass of its own.
+    pub sha256: Option<String>,
 }
 
 /// Identifies a file's table and format from its name; `None` for files that are not exports.
@@ -158,11 +162,15 @@ pub fn sha256_file(path: &Path) -> Result<String, SourceError> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
+    Ok(hex(hasher))
+}
+
+fn hex(hasher: Sha256) -> String {
+    hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect())
+        .collect()
 }
 
 /// Decides the encoding of a file from its first records: UTF-8 unless most
@@ -353,17 +361,29 @@ impl RecordReader {
         self.data_start.0
     }
 
-    /// Cuts the file's records into chunks of about `target` bytes.
-    pub fn chunks(&self, path: &Path, target: usize) -> Result<ChunkReader, SourceError> {
-        use std::io::{Seek, SeekFrom};
+    /// Cuts the file's records into chunks of about `target` bytes; with
+    /// `hash`, the reader also computes the SHA-256 of the whole file
+    /// ([`ChunkReader::sha256`]).
+    pub fn chunks(
+        &self,
+        path: &Path,
+        target: usize,
+        hash: bool,
+    ) -> Result<ChunkReader, SourceError> {
         let io_err = |source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         };
         let mut file = File::open(path).map_err(io_err)?;
-        file.seek(SeekFrom::Start(self.data_start.0))
-            .map_err(io_err)?;
+        let mut head = vec![0u8; self.data_start.0 as usize];
+        file.read_exact(&mut head).map_err(io_err)?;
+        let hasher = hash.then(|| {
+            let mut hasher = Sha256::new();
+            hasher.update(&head);
+            hasher
+        });
         Ok(ChunkReader {
+            hasher,
             path: path.to_path_buf(),
             file,
             quoted: self.format == SourceFormat::Csv,
@@ -403,6 +423,7 @@ impl RecordReader {
 /// start at record boundaries, so the parity is counted from each chunk's
 /// start. NDJSON has no quoting: every newline ends a record.
 pub struct ChunkReader {
+    hasher: Option<Sha256>,
     path: PathBuf,
     file: File,
     quoted: bool,
@@ -440,6 +461,11 @@ impl ChunkReader {
             }
             self.fill()?;
         }
+    }
+
+    /// The SHA-256 of the file, once every chunk has been read (if asked for).
+    pub fn sha256(self) -> Option<String> {
+        self.eof.then_some(self.hasher?).map(hex)
     }
 
     /// Scans pending bytes from where the last scan stopped; the split point if one is found.
@@ -513,6 +539,9 @@ impl ChunkReader {
             }
         }
         self.pending.truncate(old + filled);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&self.pending[old..]);
+        }
         Ok(())
     }
 }
