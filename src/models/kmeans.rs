@@ -70,6 +70,36 @@ impl KMeansModel {
     }
 }
 
+/// Runs `work` on row ranges of the data, one per thread (two), and returns
+/// each part's result in row order. `work` gets the rows (flat, `d` values
+/// each) and the index of the first.
+fn over_row_parts<T: Send>(
+    data: &[f64],
+    d: usize,
+    work: impl Fn(&[f64], usize) -> T + Sync,
+) -> Vec<T> {
+    let n = data.len() / d.max(1);
+    let half = n.div_ceil(2).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = data
+            .chunks(half * d)
+            .enumerate()
+            .map(|(i, rows)| {
+                let work = &work;
+                scope.spawn(move || work(rows, i * half))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("k-means worker"))
+            .collect()
+    })
+}
+
+/// Greedy k-means++ (scikit-learn's seeding): each new centre is the best of
+/// 2 + ln k candidates drawn with probability proportional to the squared
+/// distance to the nearest centre so far. All candidates are scored in one
+/// pass over the rows, on two threads.
 fn kmeans_plus_plus(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
     let (n, d) = x.dim();
     let data = x.as_standard_layout();
@@ -79,36 +109,54 @@ fn kmeans_plus_plus(x: &Array2<f64>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f
     let mut centres = Array2::zeros((k, d));
     let first = rng.random_range(0..n);
     centres.row_mut(0).assign(&x.row(first));
-    let mut closest: Vec<f64> = data
-        .chunks_exact(d)
-        .map(|r| squared(r, row(first)))
-        .collect();
+    let mut closest: Vec<f64> = over_row_parts(data, d, |rows, _| {
+        rows.chunks_exact(d)
+            .map(|r| squared(r, row(first)))
+            .collect::<Vec<f64>>()
+    })
+    .concat();
+    let mut cumulative = vec![0.0; n];
     for c in 1..k {
-        let total: f64 = closest.iter().sum();
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
-        for _ in 0..trials {
-            let mut target = rng.random::<f64>() * total;
-            let mut pick = n - 1;
-            for (i, &dist) in closest.iter().enumerate() {
-                target -= dist;
-                if target <= 0.0 {
-                    pick = i;
-                    break;
+        let mut total = 0.0;
+        for (sum, &dist) in cumulative.iter_mut().zip(&closest) {
+            total += dist;
+            *sum = total;
+        }
+        let picks: Vec<usize> = (0..trials)
+            .map(|_| {
+                let target = rng.random::<f64>() * total;
+                cumulative.partition_point(|&s| s < target).min(n - 1)
+            })
+            .collect();
+        // The potential (summed distance to the nearest centre) with each candidate added.
+        let closest_ref = &closest;
+        let potentials = over_row_parts(data, d, |rows, from| {
+            let mut potential = vec![0.0; picks.len()];
+            for (i, r) in rows.chunks_exact(d).enumerate() {
+                let current = closest_ref[from + i];
+                for (p, &pick) in potential.iter_mut().zip(&picks) {
+                    *p += current.min(squared(r, row(pick)));
                 }
             }
-            let candidate: Vec<f64> = data
-                .chunks_exact(d)
-                .zip(&closest)
-                .map(|(r, &dist)| dist.min(squared(r, row(pick))))
-                .collect();
-            let potential: f64 = candidate.iter().sum();
-            if best.as_ref().is_none_or(|b| potential < b.0) {
-                best = Some((potential, pick, candidate));
-            }
-        }
-        let (_, pick, candidate) = best.expect("at least one trial");
+            potential
+        });
+        let best = (0..picks.len())
+            .map(|t| potentials.iter().map(|p| p[t]).sum::<f64>())
+            .enumerate()
+            .fold(
+                (0, f64::INFINITY),
+                |best, (t, p)| if p < best.1 { (t, p) } else { best },
+            )
+            .0;
+        let pick = picks[best];
         centres.row_mut(c).assign(&x.row(pick));
-        closest = candidate;
+        closest = over_row_parts(data, d, |rows, from| {
+            rows.chunks_exact(d)
+                .enumerate()
+                .map(|(i, r)| closest_ref[from + i].min(squared(r, row(pick))))
+                .collect::<Vec<f64>>()
+        })
+        .concat();
     }
     centres
 }
@@ -278,14 +326,17 @@ fn lloyd(x: &Array2<f64>, start: Array2<f64>, params: &KMeansParams) -> KMeansMo
             b.lower -= most;
         }
     }
-    let inertia = data
-        .chunks_exact(d)
-        .map(|r| {
-            (0..k)
-                .map(|c| squared(r, &centres[c * d..][..d]))
-                .fold(f64::INFINITY, f64::min)
-        })
-        .sum();
+    let inertia = over_row_parts(data, d, |rows, _| {
+        rows.chunks_exact(d)
+            .map(|r| {
+                (0..k)
+                    .map(|c| squared(r, &centres[c * d..][..d]))
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .sum::<f64>()
+    })
+    .iter()
+    .sum();
     KMeansModel {
         centroids: Array2::from_shape_vec((k, d), centres).expect("k × d centres"),
         inertia,
