@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::source::Rejection;
+use super::source::{Fields, Rejection};
 use crate::schema::Table;
 
 /// Hash of one key value.
@@ -112,9 +112,9 @@ pub struct ReferenceChecker<'a> {
 
 impl ReferenceChecker<'_> {
     /// Checks a validated row (fields in schema order).
-    pub fn check(&mut self, values: &[String]) -> Result<(), Rejection> {
+    pub fn check<F: Fields + ?Sized>(&mut self, values: &F) -> Result<(), Rejection> {
         for ((i, column, target), last) in self.columns.iter().zip(&mut self.last_found) {
-            let v = values[*i].trim();
+            let v = values.field(*i).trim();
             if v.is_empty() {
                 continue; // an empty optional reference
             }
@@ -141,8 +141,8 @@ impl ReferenceChecker<'_> {
 }
 
 /// The hash of a row's primary key (fields in schema order).
-pub fn primary_hash(values: &[String]) -> u64 {
-    key_hash(values[0].trim())
+pub fn primary_hash<F: Fields + ?Sized>(values: &F) -> u64 {
+    key_hash(values.field(0).trim())
 }
 
 /// The rejection of a row whose primary key `value` of `table` was seen before.

@@ -291,7 +291,7 @@ pub fn write_parts(
     out: &Path,
     threads: usize,
 ) -> Result<Vec<WrittenFile>, IngestError> {
-    parts.sort_by(|a, b| b.rows.cmp(&a.rows));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.rows));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<WrittenFile, IngestError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {

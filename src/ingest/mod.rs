@@ -583,19 +583,20 @@ fn validate_chunk(
     let (mut read, mut rejected, mut positions) = (0, Vec::new(), Vec::new());
     while let Some(record) = records.next_record() {
         read += 1;
+        let fields = records.fields();
         let verdict = record
             .decoded
-            .and_then(|()| validator.check(&records.values))
-            .and_then(|()| references.check(&records.values));
+            .and_then(|()| validator.check(&fields))
+            .and_then(|()| references.check(&fields));
         let position = RowPosition {
             line: record.line,
             start: record.start,
             end: record.end,
-            key: keys::primary_hash(&records.values),
+            key: keys::primary_hash(&fields),
         };
         match verdict {
             Ok(()) => {
-                validator.append(&records.values);
+                validator.append(&fields);
                 positions.push(position);
             }
             Err(rejection) => {
@@ -735,17 +736,23 @@ fn ingest_file(
     let failed = AtomicBool::new(false);
     let keys_read_only: &KeyRegistry = keys;
     let work = || -> Result<(), IngestError> {
+        let mut done: Option<Vec<u8>> = None;
         while !failed.load(Ordering::Relaxed) {
-            let next = chunks
-                .lock()
-                .expect("no thread panics while holding the lock")
-                .next_chunk();
+            let next = {
+                let mut chunks = chunks
+                    .lock()
+                    .expect("no thread panics while holding the lock");
+                if let Some(bytes) = done.take() {
+                    chunks.recycle(bytes);
+                }
+                chunks.next_chunk()
+            };
             let Some(chunk) = next? else {
                 return Ok(());
             };
             let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;
             bar.inc(chunk.bytes.len() as u64);
-            drop(chunk);
+            done = Some(chunk.bytes);
             committer
                 .lock()
                 .expect("no thread panics while holding the lock")

@@ -284,16 +284,6 @@ pub fn normalise_name(name: &str) -> String {
         .join("_")
 }
 
-/// Decodes into a reused buffer (no allocation for UTF-8 input).
-fn decode_into(bytes: &[u8], encoding: Encoding, out: &mut String) -> Option<()> {
-    out.clear();
-    match encoding {
-        Encoding::Gbk if !bytes.is_ascii() => out.push_str(&decode(bytes, encoding)?),
-        _ => out.push_str(std::str::from_utf8(bytes).ok()?),
-    }
-    Some(())
-}
-
 fn decode(bytes: &[u8], encoding: Encoding) -> Option<String> {
     match encoding {
         Encoding::Gbk => encoding_rs::GB18030
@@ -389,6 +379,7 @@ impl RecordReader {
             quoted: self.format == SourceFormat::Csv,
             target: target.max(1),
             pending: Vec::new(),
+            spare: Vec::new(),
             offset: self.data_start.0,
             line: self.data_start.1,
             eof: false,
@@ -398,20 +389,21 @@ impl RecordReader {
 
     /// The records of one chunk of this file.
     pub fn records<'a>(&'a self, chunk: &'a Chunk) -> ChunkRecords<'a> {
-        let kind = match self.format {
-            SourceFormat::Csv => ChunkKind::Csv {
-                reader: csv_reader(&chunk.bytes[..]),
-                record: csv::ByteRecord::new(),
-            },
-            SourceFormat::Ndjson => ChunkKind::Ndjson,
-        };
+        let width = self.table.columns().len();
         ChunkRecords {
             head: self,
             chunk,
-            kind,
+            parser: (self.format == SourceFormat::Csv).then(csv_core::Reader::new),
+            consumed: 0,
             pos: 0,
             line: chunk.first_line,
-            values: vec![String::new(); self.table.columns().len()],
+            out: vec![0; 1 << 12],
+            out_len: 0,
+            ends: vec![0; 64],
+            text: String::new(),
+            from_out: false,
+            spans: vec![(0, 0); width],
+            values: vec![String::new(); width],
         }
     }
 }
@@ -430,6 +422,8 @@ pub struct ChunkReader {
     target: usize,
     /// Bytes read but not yet handed out; `pending[0]` is at `offset`, on line `line`.
     pending: Vec<u8>,
+    /// Buffers of chunks already processed, to read the next ones into.
+    spare: Vec<Vec<u8>>,
     offset: u64,
     line: u64,
     eof: bool,
@@ -496,8 +490,19 @@ impl ChunkReader {
         None
     }
 
+    /// Gives back the buffer of a processed chunk for a later one: reusing
+    /// it saves faulting in fresh memory for every chunk.
+    pub fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.spare.len() < 4 {
+            bytes.clear();
+            self.spare.push(bytes);
+        }
+    }
+
     fn take(&mut self, split: usize, newlines: u64) -> Chunk {
-        let rest = self.pending.split_off(split);
+        let mut rest = self.spare.pop().unwrap_or_default();
+        rest.extend_from_slice(&self.pending[split..]);
+        self.pending.truncate(split);
         let bytes = std::mem::replace(&mut self.pending, rest);
         let chunk = Chunk {
             seq: self.seq,
@@ -550,83 +555,162 @@ impl ChunkReader {
 pub struct ChunkRecords<'a> {
     head: &'a RecordReader,
     chunk: &'a Chunk,
-    kind: ChunkKind<'a>,
+    /// csv-core's parser (CSV chunks).
+    parser: Option<csv_core::Reader>,
+    /// Bytes of the chunk parsed so far.
+    consumed: usize,
     /// Bytes of the chunk whose newlines are counted in `line`.
     pos: usize,
     line: u64,
-    /// Decoded fields of the current record in schema order.
-    pub values: Vec<String>,
+    /// The current record's unescaped field bytes (CSV) and their ends.
+    out: Vec<u8>,
+    out_len: usize,
+    ends: Vec<usize>,
+    /// The current record's text when it is not `out` as is (NDJSON, GBK).
+    text: String,
+    /// Whether the fields are read from `out` (UTF-8 CSV) or from `text`.
+    from_out: bool,
+    /// Per schema column, the field's byte range in the record's text (empty when missing).
+    spans: Vec<(usize, usize)>,
+    /// NDJSON values, by schema column.
+    values: Vec<String>,
 }
 
-enum ChunkKind<'a> {
-    Csv {
-        reader: csv::Reader<&'a [u8]>,
-        record: csv::ByteRecord,
-    },
-    Ndjson,
+/// A record's fields in schema order, as text (empty = missing).
+pub trait Fields {
+    /// Field `i` of the schema.
+    fn field(&self, i: usize) -> &str;
+}
+
+impl<S: AsRef<str>> Fields for [S] {
+    fn field(&self, i: usize) -> &str {
+        self[i].as_ref()
+    }
+}
+
+impl<S: AsRef<str>> Fields for Vec<S> {
+    fn field(&self, i: usize) -> &str {
+        self[i].as_ref()
+    }
+}
+
+/// The fields of the record [`ChunkRecords::next_record`] last read.
+pub struct RecordFields<'r> {
+    text: &'r str,
+    spans: &'r [(usize, usize)],
+}
+
+impl Fields for RecordFields<'_> {
+    fn field(&self, i: usize) -> &str {
+        let (from, to) = self.spans[i];
+        self.text.get(from..to).unwrap_or("")
+    }
 }
 
 impl ChunkRecords<'_> {
-    /// Reads the next record into [`ChunkRecords::values`]; `None` at the chunk's end.
+    /// Reads the next record; `None` at the chunk's end. Its fields are then
+    /// [`ChunkRecords::fields`].
     pub fn next_record(&mut self) -> Option<Record> {
-        match self.kind {
-            ChunkKind::Csv { .. } => self.next_csv(),
-            ChunkKind::Ndjson => self.next_ndjson(),
+        match self.parser {
+            Some(_) => self.next_csv(),
+            None => self.next_ndjson(),
         }
     }
 
-    fn next_csv(&mut self) -> Option<Record> {
-        let ChunkKind::Csv { reader, record } = &mut self.kind else {
-            unreachable!("called for CSV chunks")
-        };
-        // Reading from memory cannot fail: csv reports no parse errors, only I/O ones.
-        if !reader.read_byte_record(record).unwrap_or(false) {
-            return None;
-        }
-        let at = record
-            .position()
-            .expect("csv records carry positions")
-            .byte() as usize;
-        let end = (reader.position().byte() as usize).min(self.chunk.bytes.len());
-        let (start, line) = record_start(&self.chunk.bytes, &mut self.pos, &mut self.line, at);
-        let (start, end) = (
-            self.chunk.start + start as u64,
-            self.chunk.start + end.max(start) as u64,
-        );
-        for v in &mut self.values {
-            v.clear(); // a rejected record never shows the previous record's values
-        }
-        let width = self.head.mapping.len();
-        let columns = self.head.table.columns();
-        let mut decoded = Ok(());
-        if record.len() != width {
-            decoded = Err(Rejection {
-                column: None,
-                rule: "ragged_line",
-                message: format!(
-                    "expected {width} fields as in the header, found {}",
-                    record.len()
-                ),
-            });
+    /// The fields of the record last read (all empty if it could not be decoded).
+    pub fn fields(&self) -> RecordFields<'_> {
+        let text = if self.from_out {
+            std::str::from_utf8(&self.out[..self.out_len]).unwrap_or("")
         } else {
-            for (field, target) in record.iter().zip(&self.head.mapping) {
-                let Some(i) = *target else { continue };
-                if decode_into(field, self.head.encoding, &mut self.values[i]).is_none() {
-                    decoded = Err(Rejection::column(
-                        columns[i].name,
-                        "undecodable_text",
-                        format!("bytes are not valid {} text", self.head.encoding.name()),
-                    ));
-                    break;
+            &self.text
+        };
+        RecordFields {
+            text,
+            spans: &self.spans,
+        }
+    }
+
+    fn clear_fields(&mut self) {
+        self.spans.iter_mut().for_each(|s| *s = (0, 0));
+    }
+
+    fn next_csv(&mut self) -> Option<Record> {
+        let chunk = self.chunk;
+        let parser = self.parser.as_mut().expect("CSV chunks have a parser");
+        let from = self.consumed;
+        let (mut nin, mut nout, mut nend) = (0, 0, 0);
+        loop {
+            let input = chunk.bytes.get(from + nin..).unwrap_or_default();
+            let (result, i, o, e) =
+                parser.read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            (nin, nout, nend) = (nin + i, nout + o, nend + e);
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = self.out.len();
+                    self.out.resize(len * 2, 0);
                 }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record => break,
+                csv_core::ReadRecordResult::End => return None,
             }
         }
-        Some(Record {
+        self.consumed = from + nin;
+        self.out_len = nout;
+        let (start, line) = record_start(&chunk.bytes, &mut self.pos, &mut self.line, from);
+        let end = (from + nin).max(start);
+        let record = |decoded| Record {
             line,
-            start,
-            end,
+            start: chunk.start + start as u64,
+            end: chunk.start + end as u64,
             decoded,
-        })
+        };
+        let width = self.head.mapping.len();
+        if nend != width {
+            self.clear_fields();
+            return Some(record(Err(Rejection {
+                column: None,
+                rule: "ragged_line",
+                message: format!("expected {width} fields as in the header, found {nend}"),
+            })));
+        }
+        let encoding = self.head.encoding;
+        let bytes = &self.out[..nout];
+        let columns = self.head.table.columns();
+        let field_range = |f: usize| (if f == 0 { 0 } else { self.ends[f - 1] }, self.ends[f]);
+        self.from_out = encoding != Encoding::Gbk || bytes.is_ascii();
+        if self.from_out {
+            if let Err(e) = std::str::from_utf8(bytes) {
+                let bad = (0..width)
+                    .find(|&f| field_range(f).1 > e.valid_up_to())
+                    .unwrap_or(0);
+                let name = self.head.mapping[bad].map_or("", |i| columns[i].name);
+                self.clear_fields();
+                return Some(record(Err(undecodable(name, encoding))));
+            }
+            for (f, target) in self.head.mapping.iter().enumerate() {
+                if let Some(i) = *target {
+                    self.spans[i] = field_range(f);
+                }
+            }
+        } else {
+            self.text.clear();
+            for (f, target) in self.head.mapping.iter().enumerate() {
+                let Some(i) = *target else { continue };
+                let (a, b) = field_range(f);
+                let Some(value) = decode(&bytes[a..b], encoding) else {
+                    self.clear_fields();
+                    return Some(record(Err(undecodable(columns[i].name, encoding))));
+                };
+                let at = self.text.len();
+                self.text.push_str(&value);
+                self.spans[i] = (at, self.text.len());
+            }
+        }
+        Some(record(Ok(())))
     }
 
     fn next_ndjson(&mut self) -> Option<Record> {
@@ -656,6 +740,13 @@ impl ChunkRecords<'_> {
                 }),
                 Some(text) => fill_from_json(&text, self.head.table.columns(), &mut self.values),
             };
+            self.text.clear();
+            self.from_out = false;
+            for (value, span) in self.values.iter().zip(&mut self.spans) {
+                let at = self.text.len();
+                self.text.push_str(value);
+                *span = (at, self.text.len());
+            }
             return Some(Record {
                 line,
                 start: self.chunk.start + start as u64,
@@ -666,8 +757,16 @@ impl ChunkRecords<'_> {
     }
 }
 
-/// The true start and line of a record that the csv crate places at `at`:
-/// it may point at the `\n` of a CRLF or at blank lines, which belong before
+fn undecodable(column: &'static str, encoding: Encoding) -> Rejection {
+    Rejection {
+        column: (!column.is_empty()).then_some(column),
+        rule: "undecodable_text",
+        message: format!("bytes are not valid {} text", encoding.name()),
+    }
+}
+
+/// The true start and line of a record whose bytes begin at `at`: they may
+/// begin with the `\n` of a CRLF or with blank lines, which belong before
 /// the record. `pos` and `line` say how far newlines are counted.
 fn record_start(bytes: &[u8], pos: &mut usize, line: &mut u64, at: usize) -> (usize, u64) {
     let at = at.clamp(*pos, bytes.len());

@@ -16,7 +16,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::source::Rejection;
+use super::source::{Fields, Rejection};
 use crate::dates::{days_from_civil, format_date, parse_date, parse_timestamp};
 use crate::schema::{ColumnType, Table, enum_values};
 
@@ -141,16 +141,10 @@ impl RowValidator {
 
     /// Checks one row's fields (in schema order). Call [`RowValidator::append`]
     /// with the same values to keep the row.
-    pub fn check(&mut self, values: &[String]) -> Result<(), Rejection> {
+    pub fn check<F: Fields + ?Sized>(&mut self, values: &F) -> Result<(), Rejection> {
         let table = self.table;
-        for (i, ((col, rules), raw)) in table
-            .columns()
-            .iter()
-            .zip(&self.rules)
-            .zip(values)
-            .enumerate()
-        {
-            let v = raw.trim();
+        for (i, (col, rules)) in table.columns().iter().zip(&self.rules).enumerate() {
+            let v = values.field(i).trim();
             if v.is_empty() {
                 if col.required {
                     return Err(Rejection::column(
@@ -270,8 +264,8 @@ impl RowValidator {
                 "closed_before_opened",
                 format!(
                     "closed at {} before it was opened at {}",
-                    values[5].trim(),
-                    values[4].trim()
+                    values.field(5).trim(),
+                    values.field(4).trim()
                 ),
             ));
         }
@@ -295,10 +289,10 @@ impl RowValidator {
     }
 
     /// Appends the row last accepted by [`RowValidator::check`].
-    pub fn append(&mut self, values: &[String]) {
-        for ((b, p), raw) in self.builders.iter_mut().zip(&self.parsed).zip(values) {
+    pub fn append<F: Fields + ?Sized>(&mut self, values: &F) {
+        for (i, (b, p)) in self.builders.iter_mut().zip(&self.parsed).enumerate() {
             match (b, *p) {
-                (Builder::Text(b), Parsed::Text) => b.append_value(raw.trim()),
+                (Builder::Text(b), Parsed::Text) => b.append_value(values.field(i).trim()),
                 (Builder::Text(b), _) => b.append_null(),
                 (Builder::Int(b), Parsed::Int(n)) => b.append_value(n as i32),
                 (Builder::Int(b), _) => b.append_null(),
