@@ -89,11 +89,10 @@ impl KeyRegistry {
                 let i = table
                     .column_index(column)
                     .expect("foreign-key columns exist");
-                (i, *column, *target)
+                (i, *column, *target, self.keys.get(target))
             })
             .collect();
         ReferenceChecker {
-            registry: self,
             last_found: vec![None; columns.len()],
             columns,
         }
@@ -104,16 +103,15 @@ impl KeyRegistry {
 /// found per reference: exports often list the rows of one vehicle or
 /// customer together, and a repeated key then costs no lookup.
 pub struct ReferenceChecker<'a> {
-    registry: &'a KeyRegistry,
-    /// Per reference: column index, column name, referenced table.
-    columns: Vec<(usize, &'static str, Table)>,
+    /// Per reference: column index, column name, referenced table and its keys.
+    columns: Vec<(usize, &'static str, Table, Option<&'a PrimaryKeys>)>,
     last_found: Vec<Option<u64>>,
 }
 
 impl ReferenceChecker<'_> {
     /// Checks a validated row (fields in schema order).
     pub fn check<F: Fields + ?Sized>(&mut self, values: &F) -> Result<(), Rejection> {
-        for ((i, column, target), last) in self.columns.iter().zip(&mut self.last_found) {
+        for ((i, column, target, keys), last) in self.columns.iter().zip(&mut self.last_found) {
             let v = values.field(*i).trim();
             if v.is_empty() {
                 continue; // an empty optional reference
@@ -122,12 +120,7 @@ impl ReferenceChecker<'_> {
             if *last == Some(hash) {
                 continue;
             }
-            if !self
-                .registry
-                .keys
-                .get(target)
-                .is_some_and(|k| k.contains(hash))
-            {
+            if !keys.is_some_and(|k| k.contains(hash)) {
                 return Err(Rejection::column(
                     column,
                     "unknown_reference",
