@@ -1,7 +1,7 @@
 -- name: first_failures
 -- title: Life data: time to the first failure of each component, or the suspension time, per vehicle
 -- title_zh: 寿命数据：每辆车各零部件首次故障时间（或截尾时间）
--- description: One row per vehicle registered by `as_of` and component that fails on its powertrain. `failed` is true when a repair or warranty order for the component was opened on or before `as_of`; the times are then months in service and odometer at that order. Otherwise the vehicle is a suspension at `as_of`, with its odometer extrapolated from its last reading at its latest usage rate: the kilometres per day between its last two readings when they are at least 60 days apart, else its average since registration. (An owner's usage is steadier than a car's lifetime average, which mixes owners; noisier suspension mileages would bias the km scale upwards.)
+-- description: One row per vehicle registered by `as_of` and component that fails on its powertrain. `failed` is true when a repair or warranty order for the component was opened on or before `as_of`; the times are then months in service and odometer at that order. Otherwise the vehicle is a suspension at `as_of`, with its odometer extrapolated from its last reading at its latest usage rate: the kilometres per day since its latest reading at least 60 days before the last one, else its average since registration. (An owner's usage is steadier than a car's lifetime average, which mixes owners; noisier suspension mileages would bias the km scale upwards.)
 -- param: as_of date 2026-10-31
 -- unit: months in service; thousand km
 WITH failures AS (
@@ -18,25 +18,30 @@ fleet AS (
     FROM vehicles v
     WHERE v.first_registration_date < $as_of
 ),
-readings AS (
-    SELECT vin,
-        nth_value(odometer_km, 1 ORDER BY opened_at DESC) AS last_km,
-        max(opened_at) AS last_read,
-        nth_value(odometer_km, 2 ORDER BY opened_at DESC) AS previous_km,
-        nth_value(opened_at, 2 ORDER BY opened_at DESC) AS previous_read
+last_readings AS (
+    SELECT vin, max(opened_at) AS last_read, last_value(odometer_km ORDER BY opened_at) AS last_km
     FROM repair_orders
     WHERE opened_at < CAST($as_of AS TIMESTAMP) + INTERVAL '1 day'
     GROUP BY vin
 ),
+earlier_readings AS (
+    -- The latest reading at least 60 days before the last one: the current usage rate is measured from it.
+    SELECT r.vin, max(r.opened_at) AS previous_read, last_value(r.odometer_km ORDER BY r.opened_at) AS previous_km
+    FROM repair_orders r
+    JOIN last_readings l ON l.vin = r.vin
+    WHERE r.opened_at <= l.last_read - INTERVAL '60 days'
+    GROUP BY r.vin
+),
 usage AS (
-    SELECT r.vin, r.last_km,
-        (CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) - CAST(CAST(v.first_registration_date AS TIMESTAMP) AS BIGINT))
+    SELECT l.vin, l.last_km,
+        (CAST(CAST(l.last_read AS TIMESTAMP) AS BIGINT) - CAST(CAST(v.first_registration_date AS TIMESTAMP) AS BIGINT))
             / 86400000000000.0 AS last_read_age_days,
-        CAST(CAST(r.last_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0
-            - CAST(CAST(r.previous_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0 AS gap_days,
-        r.last_km - r.previous_km AS gap_km
-    FROM readings r
-    JOIN vehicles v ON v.vin = r.vin
+        CAST(CAST(l.last_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0
+            - CAST(CAST(e.previous_read AS TIMESTAMP) AS BIGINT) / 86400000000000.0 AS gap_days,
+        l.last_km - e.previous_km AS gap_km
+    FROM last_readings l
+    JOIN vehicles v ON v.vin = l.vin
+    LEFT JOIN earlier_readings e ON e.vin = l.vin
 ),
 applicable AS (
     SELECT DISTINCT v.powertrain, f.component
