@@ -9,8 +9,8 @@
 //! at scale 10).
 //!
 //! Parquet settings: zstd level 1 (as fast to read as level 3, faster to
-//! write), dictionary encoding, page-level statistics (for page-index
-//! pruning), row groups of up to 1 Mi rows.
+//! write), dictionary encoding (but for the unique primary key), page-level
+//! statistics (for page-index pruning), row groups of up to 1 Mi rows.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -28,6 +28,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 
 use super::{IngestError, encode_err};
 use crate::dates::civil_from_days;
@@ -266,8 +267,11 @@ fn order_by_time(column: &ArrayRef) -> UInt32Array {
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
-fn writer_properties() -> WriterProperties {
+/// Parquet settings for a table's files. The primary key is unique, so a
+/// dictionary would only cost time: it is written plain.
+fn writer_properties(table: Table) -> WriterProperties {
     WriterProperties::builder()
+        .set_column_dictionary_enabled(ColumnPath::from(table.primary_key()), false)
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("level 1 is valid"),
         ))
@@ -337,7 +341,7 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
     let mut writer = ArrowWriter::try_new(
         BufWriter::new(file),
         schema.clone(),
-        Some(writer_properties()),
+        Some(writer_properties(table)),
     )
     .map_err(encode_err(format!("writing {what}")))?;
     let batches = open_ipc(&part.path)?;
