@@ -282,6 +282,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 max_bad_fraction,
                 progress,
                 chunk_bytes: CHUNK_BYTES,
+                memory_budget: ingest::layout::MEMORY_BUDGET,
             };
             match ingest::ingest(&config).await {
                 Ok(report) => print_ingest(&report, format)?,

@@ -326,6 +326,7 @@ pub async fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         max_bad_fraction: DEFAULT_MAX_BAD_FRACTION,
         progress: config.progress,
         chunk_bytes: CHUNK_BYTES,
+        memory_budget: ingest::layout::MEMORY_BUDGET,
     })
     .await
     .map_err(RunError::from);

@@ -1,9 +1,11 @@
 //! From accepted rows to warehouse files, in bounded memory.
 //!
-//! While files are read, accepted rows are spilled to Arrow IPC files by
-//! [`TableSpill`]: one per month for a fact table, one for a dimension table.
-//! Once every file is read, [`write_parts`] turns each spill file into one
-//! Parquet file, one per core at a time, largest first. A month is sorted by
+//! While files are read, [`TableSpill`] splits accepted rows by month (one
+//! part for a dimension table) and keeps them in memory while the batch's
+//! tables hold less than a [`SpillBudget`]; beyond it, a table moves its
+//! rows to Arrow IPC spill files, one per part. Once every file is read,
+//! [`write_parts`] turns each part into one Parquet file, one per core at a
+//! time, largest first. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
 //! through. Only one month per core is in memory (about 85,000 repair orders
 //! at scale 10).
@@ -16,8 +18,8 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
@@ -39,10 +41,28 @@ use crate::schema::Table;
 pub const MONTH_COLUMN: &str = "month";
 /// Rows per Parquet row group at most.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
-/// Rows the months of a table collect in memory before they go to their
-/// spill files. The pending rows of a month are slices of the batches they
-/// came from, so this also bounds how many of those stay alive.
-const FLUSH_ROWS: usize = 1 << 17;
+/// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory.
+/// A scale 1 export (about 250 MB of rows) stays in memory; at scale 10 most
+/// rows are spilled.
+pub const MEMORY_BUDGET: usize = 256 << 20;
+
+/// How many bytes of accepted rows the tables of a batch may keep in memory,
+/// and how many they keep.
+#[derive(Debug)]
+pub struct SpillBudget {
+    limit: usize,
+    held: AtomicUsize,
+}
+
+impl SpillBudget {
+    /// A budget of `limit` bytes (0: spill everything).
+    pub fn new(limit: usize) -> Arc<SpillBudget> {
+        Arc::new(SpillBudget {
+            limit,
+            held: AtomicUsize::new(0),
+        })
+    }
+}
 
 /// One Parquet file written for a table.
 #[derive(Debug)]
@@ -57,31 +77,51 @@ pub struct WrittenFile {
     pub rows: u64,
 }
 
-/// A finished spill file: the rows of one partition of a table.
+/// The rows of one partition of a table, read: in memory or in a spill file.
 #[derive(Debug)]
 pub struct SpillPart {
     table: Table,
     partition: Option<String>,
-    path: PathBuf,
     rows: u64,
+    source: PartSource,
+}
+
+#[derive(Debug)]
+enum PartSource {
+    Memory(Vec<RecordBatch>),
+    File(PathBuf),
 }
 
 struct OpenPart {
     path: PathBuf,
-    writer: IpcWriter<BufWriter<File>>,
+    /// The spill file, once the part has had to spill.
+    writer: Option<IpcWriter<BufWriter<File>>>,
+    /// Rows in memory: slices of the batches they came from.
     pending: Vec<RecordBatch>,
     rows: u64,
 }
 
 impl OpenPart {
-    fn flush(&mut self, table: Table) -> Result<(), IngestError> {
+    /// Moves the rows in memory to the spill file.
+    fn spill(&mut self, table: Table) -> Result<(), IngestError> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let batch = concat_batches(&table.arrow_schema(), &self.pending)
             .map_err(encode_err("a spill batch"))?;
         self.pending.clear();
+        if self.writer.is_none() {
+            let file = File::create(&self.path).map_err(io_error("create", &self.path))?;
+            let writer = IpcWriter::try_new(
+                BufWriter::with_capacity(1 << 16, file),
+                &table.arrow_schema(),
+            )
+            .map_err(encode_err("a spill file"))?;
+            self.writer = Some(writer);
+        }
         self.writer
+            .as_mut()
+            .expect("created above")
             .write(&batch)
             .map_err(encode_err("a spill file"))
     }
@@ -93,15 +133,20 @@ pub struct TableSpill {
     dir: PathBuf,
     /// Event column of a fact table.
     event: Option<usize>,
-    /// Open spill files by month number (`year * 12 + month - 1`; 0 for a dimension table).
+    /// Parts by month number (`year * 12 + month - 1`; 0 for a dimension table).
     parts: BTreeMap<i32, OpenPart>,
-    /// Rows waiting in memory, over all months.
-    pending_rows: usize,
+    budget: Arc<SpillBudget>,
+    /// Bytes this table holds in memory.
+    held: usize,
 }
 
 impl TableSpill {
     /// A spill for `table` under the staging directory.
-    pub fn new(table: Table, staging: &Path) -> Result<TableSpill, IngestError> {
+    pub fn new(
+        table: Table,
+        staging: &Path,
+        budget: Arc<SpillBudget>,
+    ) -> Result<TableSpill, IngestError> {
         let dir = staging.join("spill").join(table.name());
         fs::create_dir_all(&dir).map_err(io_error("create directory", &dir))?;
         Ok(TableSpill {
@@ -111,7 +156,8 @@ impl TableSpill {
                 .event_column()
                 .map(|c| table.column_index(c).expect("event column exists")),
             parts: BTreeMap::new(),
-            pending_rows: 0,
+            budget,
+            held: 0,
         })
     }
 
@@ -121,12 +167,11 @@ impl TableSpill {
             return Ok(());
         }
         let Some(event) = self.event else {
-            let part = self.part(0)?;
+            self.hold(batch.get_array_memory_size());
+            let part = self.part(0);
             part.rows += batch.num_rows() as u64;
-            return part
-                .writer
-                .write(&batch)
-                .map_err(encode_err("a spill file"));
+            part.pending.push(batch);
+            return self.spill_if_over_budget();
         };
         let months = month_numbers(batch.column(event));
         let (lo, hi) = months
@@ -153,56 +198,63 @@ impl TableSpill {
             take_record_batch(&batch, &UInt32Array::from(order))
                 .map_err(encode_err("a month split"))?
         };
+        self.hold(sorted.get_array_memory_size());
         for (i, window) in starts.windows(2).enumerate() {
             let (from, to) = (window[0], window[1]);
             if from == to {
                 continue;
             }
-            let part = self.part(lo + i as i32)?;
+            let part = self.part(lo + i as i32);
             part.pending.push(sorted.slice(from, to - from));
             part.rows += (to - from) as u64;
         }
-        self.pending_rows += months.len();
-        if self.pending_rows >= FLUSH_ROWS {
-            for part in self.parts.values_mut() {
-                part.flush(self.table)?;
-            }
-            self.pending_rows = 0;
+        self.spill_if_over_budget()
+    }
+
+    fn hold(&mut self, bytes: usize) {
+        self.held += bytes;
+        self.budget.held.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Past the budget, moves every part's rows in memory to its spill file.
+    fn spill_if_over_budget(&mut self) -> Result<(), IngestError> {
+        if self.budget.held.load(Ordering::Relaxed) <= self.budget.limit {
+            return Ok(());
         }
+        for part in self.parts.values_mut() {
+            part.spill(self.table)?;
+        }
+        self.budget.held.fetch_sub(self.held, Ordering::Relaxed);
+        self.held = 0;
         Ok(())
     }
 
-    fn part(&mut self, month: i32) -> Result<&mut OpenPart, IngestError> {
-        if !self.parts.contains_key(&month) {
-            let path = self.dir.join(format!("{month}.arrow"));
-            let file = File::create(&path).map_err(io_error("create", &path))?;
-            let writer = IpcWriter::try_new(
-                BufWriter::with_capacity(1 << 16, file),
-                &self.table.arrow_schema(),
-            )
-            .map_err(encode_err("a spill file"))?;
-            self.parts.insert(
-                month,
-                OpenPart {
-                    path,
-                    writer,
-                    pending: Vec::new(),
-                    rows: 0,
-                },
-            );
-        }
-        Ok(self.parts.get_mut(&month).expect("inserted above"))
+    fn part(&mut self, month: i32) -> &mut OpenPart {
+        let dir = &self.dir;
+        self.parts.entry(month).or_insert_with(|| OpenPart {
+            path: dir.join(format!("{month}.arrow")),
+            writer: None,
+            pending: Vec::new(),
+            rows: 0,
+        })
     }
 
-    /// Closes the spill files.
+    /// The table's parts: those that spilled have the rest of their rows
+    /// spilled too and their files closed; the others stay in memory.
     pub fn finish(self) -> Result<Vec<SpillPart>, IngestError> {
         let table = self.table;
         let fact = self.event.is_some();
         self.parts
             .into_iter()
             .map(|(month, mut part)| {
-                part.flush(table)?;
-                part.writer.finish().map_err(encode_err("a spill file"))?;
+                let source = if part.writer.is_some() {
+                    part.spill(table)?;
+                    let writer = part.writer.as_mut().expect("the part has spilled");
+                    writer.finish().map_err(encode_err("a spill file"))?;
+                    PartSource::File(part.path)
+                } else {
+                    PartSource::Memory(part.pending)
+                };
                 Ok(SpillPart {
                     table,
                     partition: fact.then(|| {
@@ -212,8 +264,8 @@ impl TableSpill {
                             month.rem_euclid(12) + 1
                         )
                     }),
-                    path: part.path,
                     rows: part.rows,
+                    source,
                 })
             })
             .collect()
@@ -344,12 +396,17 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
         Some(writer_properties(table)),
     )
     .map_err(encode_err(format!("writing {what}")))?;
-    let batches = open_ipc(&part.path)?;
+    let batches: Box<dyn Iterator<Item = Result<RecordBatch, IngestError>>> = match &part.source {
+        PartSource::Memory(batches) => Box::new(batches.iter().cloned().map(Ok)),
+        PartSource::File(path) => Box::new(
+            open_ipc(path)?.map(|b| b.map_err(encode_err(format!("reading spilled {what}")))),
+        ),
+    };
     let mut rows = 0u64;
     match table.event_column() {
         None => {
             for batch in batches {
-                let batch = batch.map_err(encode_err(format!("reading spilled {what}")))?;
+                let batch = batch?;
                 rows += batch.num_rows() as u64;
                 writer
                     .write(&batch)
@@ -357,9 +414,7 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
             }
         }
         Some(event) => {
-            let batches = batches
-                .collect::<Result<Vec<RecordBatch>, _>>()
-                .map_err(encode_err(format!("reading spilled {what}")))?;
+            let batches = batches.collect::<Result<Vec<RecordBatch>, _>>()?;
             let all = concat_batches(&schema, &batches).map_err(encode_err(what.clone()))?;
             drop(batches);
             let event = table.column_index(event).expect("event column exists");
@@ -376,7 +431,9 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
     writer
         .close()
         .map_err(encode_err(format!("writing {what}")))?;
-    fs::remove_file(&part.path).map_err(io_error("remove", &part.path))?;
+    if let PartSource::File(path) = &part.source {
+        fs::remove_file(path).map_err(io_error("remove", path))?;
+    }
     if rows != part.rows {
         return Err(IngestError::Reconcile(format!(
             "{what}: spilled {} rows, Parquet holds {rows}",

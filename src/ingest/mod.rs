@@ -52,7 +52,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
 use self::keys::{KeyRegistry, PrimaryKeys};
-use self::layout::{MONTH_COLUMN, TableSpill};
+use self::layout::{MONTH_COLUMN, SpillBudget, TableSpill};
 use self::source::{Chunk, Encoding, RecordReader, Rejection, SourceError, SourceFile};
 use self::validate::RowValidator;
 use crate::fsutil::{FsError, io_error};
@@ -78,6 +78,9 @@ pub struct IngestConfig {
     /// Files are read in chunks of about this many bytes, one chunk per thread at a time
     /// ([`source::CHUNK_BYTES`] by default).
     pub chunk_bytes: usize,
+    /// Bytes of accepted rows the batch keeps in memory before it spills them
+    /// to disk ([`layout::MEMORY_BUDGET`] by default; 0 spills everything).
+    pub memory_budget: usize,
 }
 
 /// Errors that stop a batch (nothing is published).
@@ -264,6 +267,7 @@ async fn run_batch(
     let mut keys = load_keys(root, manifest)?;
     let max_date = crate::dates::today() + 366;
     let mut spills: BTreeMap<Table, TableSpill> = BTreeMap::new();
+    let budget = SpillBudget::new(config.memory_budget);
     let mut quarantine = QuarantineBuilder::new(batch);
     let mut new_sources = Vec::new();
 
@@ -280,7 +284,7 @@ async fn run_batch(
         let spill = match spills.entry(source.table) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(TableSpill::new(source.table, staging)?)
+                e.insert(TableSpill::new(source.table, staging, budget.clone())?)
             }
         };
         let file_report = ingest_file(

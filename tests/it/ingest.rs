@@ -28,6 +28,7 @@ fn config(inputs: Vec<PathBuf>, warehouse: &Path) -> IngestConfig {
         progress: false,
         // Small test files are split too, so the two-thread path is what the tests check.
         chunk_bytes: 4096,
+        memory_budget: 0,
     }
 }
 
@@ -180,13 +181,27 @@ fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
     let tmp = tempfile::tempdir().unwrap();
     let raw = gen_into(tmp.path(), "raw", 0.01, 2, 0.0, ExportFormat::Csv);
     let wh = tmp.path().join("wh");
-    run(vec![raw], &wh).unwrap();
+    run(vec![raw.clone()], &wh).unwrap();
+    // The same export with every row kept in memory instead of spilled writes the same files.
+    let in_memory = tmp.path().join("in-memory");
+    let mut cfg = config(vec![raw], &in_memory);
+    cfg.memory_budget = aftersight::ingest::layout::MEMORY_BUDGET;
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ingest(&cfg))
+        .unwrap();
     let m = Manifest::load(&wh).unwrap();
+    assert_eq!(Manifest::load(&in_memory).unwrap().tables, m.tables);
     for table in Table::ALL {
         let files = &m.table(table).files;
         assert!(!files.is_empty(), "{table}");
         for f in files {
             let batches = read_parquet(&wh.join(f));
+            assert_eq!(
+                batches,
+                read_parquet(&in_memory.join(f)),
+                "{f}: spilled or not"
+            );
             let schema = batches[0].schema();
             let expected = table.arrow_schema();
             assert_eq!(schema.fields().len(), expected.fields().len(), "{f}");

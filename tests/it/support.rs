@@ -98,6 +98,7 @@ pub fn ingest_clean(input: &Path, warehouse: &Path) -> PathBuf {
         max_bad_fraction: 0.0,
         progress: false,
         chunk_bytes: 4096,
+        memory_budget: aftersight::ingest::layout::MEMORY_BUDGET,
     };
     let report = tokio::runtime::Runtime::new()
         .unwrap()
