@@ -233,7 +233,7 @@ pub struct Record {
     pub start: u64,
     /// Byte offset in the file one past the record's end.
     pub end: u64,
-    /// `Ok` when the fields were decoded into [`ChunkRecords::values`] (schema
+    /// `Ok` when the fields were decoded ([`ChunkRecords::fields`], schema
     /// order, empty string = missing); otherwise why they could not be.
     pub decoded: Result<(), Rejection>,
 }
@@ -344,11 +344,6 @@ impl RecordReader {
         let line = 1 + memchr::memchr_iter(b'\n', &head).count() as u64;
         reader.data_start = (start, line);
         Ok(reader)
-    }
-
-    /// Byte offset where the data records start (after the CSV header).
-    pub fn data_start(&self) -> u64 {
-        self.data_start.0
     }
 
     /// Cuts the file's records into chunks of about `target` bytes; with
