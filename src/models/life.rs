@@ -3,8 +3,8 @@
 
 use super::features::{self, flag_column, float_column, text_column};
 use super::reliability::{
-    KaplanMeierStep, Life, McfPoint, UnitHistory, WeibullFit, fit_weibull, group_lives,
-    kaplan_meier, mean_cumulative_function,
+    KaplanMeierStep, Life, McfPoint, UnitHistory, WeibullFit, fit_weibull, fit_weibull_grouped,
+    group_lives, kaplan_meier, mean_cumulative_function,
 };
 use super::{ModelError, ResultTable};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -12,12 +12,12 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// One minute in months: the floor of a life in months. Only a life of zero
-/// (a failure at the moment of registration) is raised to it, because the
-/// likelihood takes its logarithm. A coarser floor biases the shape: raising
-/// the repairs of registration day to a full day moved the infotainment
-/// unit's fitted β from 0.564 to 0.567 at scale 1.
-const SHORTEST_LIFE_MONTHS: f64 = 1.0 / (30.4375 * 24.0 * 60.0);
+/// One day in months. Months in service are counted from a registration date
+/// to the day of a repair order, so a failure is known to the day: the fleet's
+/// fits in months treat it as happening within that day
+/// ([`fit_weibull_grouped`]). Taken as exact, the hours of the order biased
+/// the infotainment unit's shape (β 0.55 planted) to 0.564 at scale 1.
+const DAY_IN_MONTHS: f64 = 1.0 / 30.4375;
 
 /// A Weibull fit of one group of lives.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -70,6 +70,13 @@ pub async fn fleet(
     let months = float_column(&batches, "months").map_err(input)?;
     let km = float_column(&batches, "thousand_km").map_err(input)?;
 
+    let fit = |basis: &str, lives: &[Life]| {
+        if basis == "months" {
+            fit_weibull_grouped(lives, DAY_IN_MONTHS)
+        } else {
+            fit_weibull(lives)
+        }
+    };
     let mut fits = Vec::new();
     let mut curves = Vec::new();
     for (basis, times) in [("months", &months), ("thousand_km", &km)] {
@@ -77,7 +84,7 @@ pub async fn fleet(
             (0..component.len()).filter_map(|i| {
                 let time = times[i]?;
                 let time = if basis == "months" {
-                    time.max(SHORTEST_LIFE_MONTHS)
+                    time.max(0.0)
                 } else {
                     time.max(0.001)
                 };
@@ -94,7 +101,7 @@ pub async fn fleet(
             if basis == "months" {
                 curves.push((name.clone(), kaplan_meier(&group)));
             }
-            if let Ok(fit) = fit_weibull(&group) {
+            if let Ok(fit) = fit(basis, &group) {
                 fits.push(GroupFit {
                     level: "component".into(),
                     component: name,
@@ -119,7 +126,7 @@ pub async fn fleet(
                 if group.iter().filter(|l| l.failed).count() < min_failures {
                     continue;
                 }
-                if let Ok(fit) = fit_weibull(&group) {
+                if let Ok(fit) = fit(basis, &group) {
                     fits.push(GroupFit {
                         level: level.into(),
                         component: name,

@@ -12,7 +12,7 @@ use aftersight::models::classifier::{self, Target};
 use aftersight::models::features::{self, FeatureTable};
 use aftersight::models::jobs::{self, ModelName, ModelPaths};
 use aftersight::models::life;
-use aftersight::models::reliability::{Life, fit_weibull, kaplan_meier};
+use aftersight::models::reliability::{Life, fit_weibull, fit_weibull_grouped, kaplan_meier};
 use aftersight::schema::Table;
 use aftersight::sql::{self, SessionSettings};
 use datafusion::prelude::SessionContext;
@@ -98,6 +98,45 @@ fn weibull_and_kaplan_meier_agree_with_lifelines() {
                 &format!("{name} KM upper at {}", got.time),
             );
         }
+    }
+}
+
+#[test]
+fn grouped_weibull_agrees_with_lifelines_interval_censoring() {
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("lifelines.json")).unwrap()).unwrap();
+    let cases = reference["grouped_cases"].as_object().unwrap();
+    assert!(!cases.is_empty());
+    for (name, want) in cases {
+        let lives = read_lives(&fixtures().join(format!("{name}.csv")));
+        let f = |k: &str| want[k].as_f64().unwrap();
+        let fit = fit_weibull_grouped(&lives, f("resolution")).unwrap();
+        close(fit.shape, f("shape"), 1e-3, &format!("{name} shape"));
+        close(fit.scale, f("scale"), 1e-3, &format!("{name} scale"));
+        close(
+            fit.shape_se,
+            f("shape_se"),
+            1e-3,
+            &format!("{name} shape se"),
+        );
+        close(
+            fit.scale_se,
+            f("scale_se"),
+            1e-3,
+            &format!("{name} scale se"),
+        );
+        close(
+            fit.log_likelihood,
+            f("log_likelihood"),
+            1e-6,
+            &format!("{name} log-likelihood"),
+        );
+        // Treating the recorded times as exact gives a different law.
+        let exact = fit_weibull(&lives).unwrap();
+        assert!(
+            (exact.shape - fit.shape).abs() > 1e-3,
+            "{name}: exact {exact:?}"
+        );
     }
 }
 
