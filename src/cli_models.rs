@@ -42,7 +42,9 @@ impl Locations {
     args_conflicts_with_subcommands = true,
     after_long_help = "Without a subcommand: Weibull fits of the fleet in the warehouse, per component and per
 component and powertrain, make, or make/model/model year, in months in service and in thousand km; the time to each vehicle's first
-failure of a component is a failure, vehicles without one are suspensions at --as-of. With
+failure of a component is a failure, vehicles without one are suspensions at --as-of. Failures
+are known to the day, so the fits in months treat each one as happening within its day
+(grouped data). With
 --out DIR it also writes weibull, kaplan_meier and mcf (repairs per vehicle) as Parquet.
 
 Examples:
