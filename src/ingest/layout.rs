@@ -319,11 +319,21 @@ fn order_by_time(column: &ArrayRef) -> UInt32Array {
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Parquet settings for a table's files. The primary key is unique, so a
-/// dictionary would only cost time: it is written plain.
+/// Parquet settings for a table's files. The primary key is unique, and a
+/// reference to a vehicle, customer or repair order nearly so within a file:
+/// a dictionary would only cost time, so they are written plain. References
+/// to the few stations keep theirs.
 fn writer_properties(table: Table) -> WriterProperties {
-    WriterProperties::builder()
-        .set_column_dictionary_enabled(ColumnPath::from(table.primary_key()), false)
+    let nearly_unique = table
+        .foreign_keys()
+        .iter()
+        .filter(|(_, target)| *target != Table::Stations)
+        .map(|(column, _)| *column);
+    std::iter::once(table.primary_key())
+        .chain(nearly_unique)
+        .fold(WriterProperties::builder(), |builder, column| {
+            builder.set_column_dictionary_enabled(ColumnPath::from(column), false)
+        })
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("level 1 is valid"),
         ))

@@ -37,7 +37,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
-    Array, AsArray, BinaryBuilder, BooleanBuilder, Int64Builder, StringBuilder,
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, BooleanBuilder, Int64Builder,
+    StringBuilder,
 };
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -588,10 +589,7 @@ fn validate_chunk(
     while let Some(record) = records.next_record() {
         read += 1;
         let fields = records.fields();
-        let verdict = record
-            .decoded
-            .and_then(|()| validator.check(&fields))
-            .and_then(|()| references.check(&fields));
+        let verdict = record.decoded.and_then(|()| validator.check(&fields));
         let position = RowPosition {
             line: record.line,
             start: record.start,
@@ -601,6 +599,7 @@ fn validate_chunk(
         match verdict {
             Ok(()) => {
                 validator.append(&fields);
+                references.record(&fields);
                 positions.push(position);
             }
             Err(rejection) => {
@@ -609,16 +608,43 @@ fn validate_chunk(
             }
         }
     }
+    let mut rows = validator
+        .finish_batch()
+        .map_err(encode_err("a validated batch"))?;
+    let missing = references.missing();
+    if !missing.is_empty() {
+        let mut keep = vec![true; rows.num_rows()];
+        for (row, reference) in missing {
+            let value = text_value(rows.column(references.column(reference)), row);
+            let p = &positions[row];
+            let raw = chunk.raw(p.start, p.end).to_vec();
+            rejected.push((p.line, references.unknown(reference, &value), raw));
+            keep[row] = false;
+        }
+        rejected.sort_by_key(|(line, _, _)| *line);
+        positions = positions
+            .into_iter()
+            .zip(&keep)
+            .filter_map(|(p, &k)| k.then_some(p))
+            .collect();
+        rows = filter_record_batch(&rows, &BooleanArray::from(keep))
+            .map_err(encode_err("a checked batch"))?;
+    }
     Ok(ChunkOutcome {
         seq: chunk.seq,
         bytes: chunk.bytes.len() as u64,
         read,
         rejected,
-        rows: validator
-            .finish_batch()
-            .map_err(encode_err("a validated batch"))?,
+        rows,
         positions,
     })
+}
+
+/// The text of one value of a column, whatever its type.
+fn text_value(column: &ArrayRef, row: usize) -> String {
+    datafusion::arrow::compute::cast(&column.slice(row, 1), &DataType::Utf8)
+        .map(|a| a.as_string::<i32>().value(0).to_owned())
+        .unwrap_or_default()
 }
 
 /// Takes chunk outcomes in any order and commits them in file order:
@@ -686,10 +712,7 @@ impl Committer<'_> {
                 b
             });
             keep.append_value(false);
-            let value =
-                datafusion::arrow::compute::cast(&rows.column(0).slice(i, 1), &DataType::Utf8)
-                    .map(|a| a.as_string::<i32>().value(0).to_owned())
-                    .unwrap_or_default();
+            let value = text_value(rows.column(0), i);
             let raw = read_raw(&self.raw_file, p.start, p.end);
             self.reject(p.line, &keys::duplicate(self.source.table, &value), raw);
         }

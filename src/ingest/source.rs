@@ -573,8 +573,24 @@ pub struct ChunkRecords<'a> {
 
 /// A record's fields in schema order, as text (empty = missing).
 pub trait Fields {
-    /// Field `i` of the schema.
+    /// Field `i` of the schema, as read.
     fn field(&self, i: usize) -> &str;
+
+    /// Field `i` without surrounding whitespace.
+    fn value(&self, i: usize) -> &str {
+        trim_field(self.field(i))
+    }
+}
+
+/// `s` without surrounding whitespace; a field that starts and ends with a
+/// visible ASCII character (nearly all) is returned without a closer look.
+fn trim_field(s: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+    if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 impl<S: AsRef<str>> Fields for [S] {
@@ -876,6 +892,25 @@ fn csv_io(path: &Path, e: csv::Error) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_trimmed_like_str_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a\t",
+            "\u{3000}北京\u{3000}",
+            "é ",
+            " 上海",
+            "a b",
+            "\r\n",
+        ] {
+            assert_eq!(trim_field(s), s.trim(), "{s:?}");
+        }
+        assert_eq!(vec![" RO1 "].value(0), "RO1");
+    }
 
     #[test]
     fn file_names_map_to_tables() {

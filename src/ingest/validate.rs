@@ -144,7 +144,7 @@ impl RowValidator {
     pub fn check<F: Fields + ?Sized>(&mut self, values: &F) -> Result<(), Rejection> {
         let table = self.table;
         for (i, (col, rules)) in table.columns().iter().zip(&self.rules).enumerate() {
-            let v = values.field(i).trim();
+            let v = values.value(i);
             if v.is_empty() {
                 if col.required {
                     return Err(Rejection::column(
@@ -264,8 +264,8 @@ impl RowValidator {
                 "closed_before_opened",
                 format!(
                     "closed at {} before it was opened at {}",
-                    values.field(5).trim(),
-                    values.field(4).trim()
+                    values.value(5),
+                    values.value(4)
                 ),
             ));
         }
@@ -292,7 +292,7 @@ impl RowValidator {
     pub fn append<F: Fields + ?Sized>(&mut self, values: &F) {
         for (i, (b, p)) in self.builders.iter_mut().zip(&self.parsed).enumerate() {
             match (b, *p) {
-                (Builder::Text(b), Parsed::Text) => b.append_value(values.field(i).trim()),
+                (Builder::Text(b), Parsed::Text) => b.append_value(values.value(i)),
                 (Builder::Text(b), _) => b.append_null(),
                 (Builder::Int(b), Parsed::Int(n)) => b.append_value(n as i32),
                 (Builder::Int(b), _) => b.append_null(),
