@@ -12,7 +12,9 @@ use aftersight::models::classifier::{self, Target};
 use aftersight::models::features::{self, FeatureTable};
 use aftersight::models::jobs::{self, ModelName, ModelPaths};
 use aftersight::models::life;
-use aftersight::models::reliability::{Life, fit_weibull, fit_weibull_grouped, kaplan_meier};
+use aftersight::models::reliability::{
+    Life, WeibullFit, fit_weibull, fit_weibull_grouped, kaplan_meier,
+};
 use aftersight::schema::Table;
 use aftersight::sql::{self, SessionSettings};
 use datafusion::prelude::SessionContext;
@@ -45,6 +47,21 @@ fn close(got: f64, want: f64, rel: f64, what: &str) {
     );
 }
 
+/// A fit's estimates, standard errors (1e-3 relative) and log-likelihood
+/// (1e-6) against lifelines' for one reference case.
+fn assert_matches_lifelines(fit: &WeibullFit, want: &serde_json::Value, name: &str) {
+    let f = |k: &str| want[k].as_f64().unwrap();
+    for (got, key, rel) in [
+        (fit.shape, "shape", 1e-3),
+        (fit.scale, "scale", 1e-3),
+        (fit.shape_se, "shape_se", 1e-3),
+        (fit.scale_se, "scale_se", 1e-3),
+        (fit.log_likelihood, "log_likelihood", 1e-6),
+    ] {
+        close(got, f(key), rel, &format!("{name} {key}"));
+    }
+}
+
 #[test]
 fn weibull_and_kaplan_meier_agree_with_lifelines() {
     let reference: serde_json::Value =
@@ -52,27 +69,7 @@ fn weibull_and_kaplan_meier_agree_with_lifelines() {
     for (name, want) in reference["cases"].as_object().unwrap() {
         let lives = read_lives(&fixtures().join(format!("{name}.csv")));
         let fit = fit_weibull(&lives).unwrap();
-        let f = |k: &str| want[k].as_f64().unwrap();
-        close(fit.shape, f("shape"), 1e-3, &format!("{name} shape"));
-        close(fit.scale, f("scale"), 1e-3, &format!("{name} scale"));
-        close(
-            fit.shape_se,
-            f("shape_se"),
-            1e-3,
-            &format!("{name} shape se"),
-        );
-        close(
-            fit.scale_se,
-            f("scale_se"),
-            1e-3,
-            &format!("{name} scale se"),
-        );
-        close(
-            fit.log_likelihood,
-            f("log_likelihood"),
-            1e-6,
-            &format!("{name} log-likelihood"),
-        );
+        assert_matches_lifelines(&fit, want, name);
         let km = kaplan_meier(&lives);
         let steps = want["km"].as_array().unwrap();
         assert_eq!(km.len(), steps.len(), "{name}: KM steps");
@@ -111,26 +108,7 @@ fn grouped_weibull_agrees_with_lifelines_interval_censoring() {
         let lives = read_lives(&fixtures().join(format!("{name}.csv")));
         let f = |k: &str| want[k].as_f64().unwrap();
         let fit = fit_weibull_grouped(&lives, f("resolution")).unwrap();
-        close(fit.shape, f("shape"), 1e-3, &format!("{name} shape"));
-        close(fit.scale, f("scale"), 1e-3, &format!("{name} scale"));
-        close(
-            fit.shape_se,
-            f("shape_se"),
-            1e-3,
-            &format!("{name} shape se"),
-        );
-        close(
-            fit.scale_se,
-            f("scale_se"),
-            1e-3,
-            &format!("{name} scale se"),
-        );
-        close(
-            fit.log_likelihood,
-            f("log_likelihood"),
-            1e-6,
-            &format!("{name} log-likelihood"),
-        );
+        assert_matches_lifelines(&fit, want, name);
         // Treating the recorded times as exact gives a different law.
         let exact = fit_weibull(&lives).unwrap();
         assert!(
