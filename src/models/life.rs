@@ -70,7 +70,8 @@ pub async fn fleet(
     let months = float_column(&batches, "months").map_err(input)?;
     let km = float_column(&batches, "thousand_km").map_err(input)?;
 
-    let fit = |basis: &str, lives: &[Life]| {
+    // Months are known to the day (grouped data); kilometres are read off the odometer.
+    let fit_law = |basis: &str, lives: &[Life]| {
         if basis == "months" {
             fit_weibull_grouped(lives, DAY_IN_MONTHS)
         } else {
@@ -101,7 +102,7 @@ pub async fn fleet(
             if basis == "months" {
                 curves.push((name.clone(), kaplan_meier(&group)));
             }
-            if let Ok(fit) = fit(basis, &group) {
+            if let Ok(fit) = fit_law(basis, &group) {
                 fits.push(GroupFit {
                     level: "component".into(),
                     component: name,
@@ -126,7 +127,7 @@ pub async fn fleet(
                 if group.iter().filter(|l| l.failed).count() < min_failures {
                     continue;
                 }
-                if let Ok(fit) = fit(basis, &group) {
+                if let Ok(fit) = fit_law(basis, &group) {
                     fits.push(GroupFit {
                         level: level.into(),
                         component: name,
