@@ -95,16 +95,7 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
     assert_eq!(report["stages"][0]["outcome"], "reused");
     assert_eq!(report["raw_export"], "datasets/sample");
     // Every stage records its peak memory; the models stage holds the most.
-    let peak = |name: &str| {
-        report["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stage"] == name)
-            .unwrap()["peak_rss_mib"]
-            .as_f64()
-            .unwrap()
-    };
+    let peak = |name: &str| stage(&report, name)["peak_rss_mib"].as_f64().unwrap();
     assert!(
         peak("raw") > 1.0 && peak("models") >= peak("raw"),
         "{report}"
@@ -274,15 +265,7 @@ fn a_killed_run_resumes_and_a_failed_stage_keeps_the_last_good_outputs() {
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
     assert_eq!(report["complete"], true);
-    let outcome = |name: &str| {
-        report["stages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["stage"] == name)
-            .unwrap()["outcome"]
-            .clone()
-    };
+    let outcome = |name: &str| stage(&report, name)["outcome"].clone();
     assert_eq!(outcome("kpis"), "skipped", "finished before the kill");
     assert_eq!(outcome("report"), "skipped", "finished before the kill");
     assert_eq!(outcome("summary"), "ran", "never reached before the kill");
@@ -408,4 +391,14 @@ fn settings_follow_command_line_then_environment_then_file() {
         bad_date.contains("as_of: `2026-13-01` is not a date"),
         "{bad_date}"
     );
+}
+
+/// The entry of stage `name` in a `run --format json` report.
+fn stage<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .unwrap_or_else(|| panic!("no stage {name} in {report}"))
 }
