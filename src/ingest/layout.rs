@@ -3,7 +3,9 @@
 //! While files are read, [`TableSpill`] splits accepted rows by month (one
 //! part for a dimension table) and keeps them in memory while the batch's
 //! tables hold less than a [`SpillBudget`]; beyond it, a table moves its
-//! rows to Arrow IPC spill files, one per part. Once every file is read,
+//! rows to its Arrow IPC spill file (one per table, not per part: creating
+//! and deleting hundreds of small files costs the file system more than
+//! reading one file's batches by index). Once every file is read,
 //! [`write_parts`] turns each part into one Parquet file, one per core at a
 //! time, largest first. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
@@ -24,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::reader::FileReader as IpcReader;
 use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -89,48 +92,49 @@ pub struct SpillPart {
 #[derive(Debug)]
 enum PartSource {
     Memory(Vec<RecordBatch>),
-    File(PathBuf),
+    /// Batches of the table's spill file, by index, in arrival order.
+    File(PathBuf, Vec<usize>),
 }
 
+#[derive(Default)]
 struct OpenPart {
-    path: PathBuf,
-    /// The spill file, once the part has had to spill.
-    writer: Option<IpcWriter<BufWriter<File>>>,
+    /// Indexes of this part's batches in the table's spill file.
+    spilled: Vec<usize>,
     /// Rows in memory: slices of the batches they came from.
     pending: Vec<RecordBatch>,
     rows: u64,
 }
 
-impl OpenPart {
-    /// Moves the rows in memory to the spill file.
-    fn spill(&mut self, table: Table) -> Result<(), IngestError> {
-        if self.pending.is_empty() {
+/// A table's spill file, once the table has had to spill.
+struct SpillFile {
+    writer: IpcWriter<BufWriter<File>>,
+    /// Batches written so far.
+    batches: usize,
+}
+
+impl SpillFile {
+    /// Moves a part's rows in memory to the end of the file.
+    fn spill(&mut self, part: &mut OpenPart, table: Table) -> Result<(), IngestError> {
+        if part.pending.is_empty() {
             return Ok(());
         }
-        let batch = concat_batches(&table.arrow_schema(), &self.pending)
+        let batch = concat_batches(&table.arrow_schema(), &part.pending)
             .map_err(encode_err("a spill batch"))?;
-        self.pending.clear();
-        if self.writer.is_none() {
-            let file = File::create(&self.path).map_err(io_error("create", &self.path))?;
-            let writer = IpcWriter::try_new(
-                BufWriter::with_capacity(1 << 16, file),
-                &table.arrow_schema(),
-            )
-            .map_err(encode_err("a spill file"))?;
-            self.writer = Some(writer);
-        }
+        part.pending.clear();
         self.writer
-            .as_mut()
-            .expect("created above")
             .write(&batch)
-            .map_err(encode_err("a spill file"))
+            .map_err(encode_err("a spill file"))?;
+        part.spilled.push(self.batches);
+        self.batches += 1;
+        Ok(())
     }
 }
 
 /// Accepted rows of one table, spilled by partition until they are written as Parquet.
 pub struct TableSpill {
     table: Table,
-    dir: PathBuf,
+    path: PathBuf,
+    file: Option<SpillFile>,
     /// Event column of a fact table.
     event: Option<usize>,
     /// Parts by month number (`year * 12 + month - 1`; 0 for a dimension table).
@@ -147,11 +151,12 @@ impl TableSpill {
         staging: &Path,
         budget: Arc<SpillBudget>,
     ) -> Result<TableSpill, IngestError> {
-        let dir = staging.join("spill").join(table.name());
+        let dir = staging.join("spill");
         fs::create_dir_all(&dir).map_err(io_error("create directory", &dir))?;
         Ok(TableSpill {
             table,
-            dir,
+            path: dir.join(format!("{}.arrow", table.name())),
+            file: None,
             event: table
                 .event_column()
                 .map(|c| table.column_index(c).expect("event column exists")),
@@ -221,8 +226,18 @@ impl TableSpill {
         if self.budget.held.load(Ordering::Relaxed) <= self.budget.limit {
             return Ok(());
         }
+        if self.file.is_none() {
+            let file = File::create(&self.path).map_err(io_error("create", &self.path))?;
+            let writer = IpcWriter::try_new(
+                BufWriter::with_capacity(1 << 16, file),
+                &self.table.arrow_schema(),
+            )
+            .map_err(encode_err("a spill file"))?;
+            self.file = Some(SpillFile { writer, batches: 0 });
+        }
+        let file = self.file.as_mut().expect("created above");
         for part in self.parts.values_mut() {
-            part.spill(self.table)?;
+            file.spill(part, self.table)?;
         }
         self.budget.held.fetch_sub(self.held, Ordering::Relaxed);
         self.held = 0;
@@ -230,30 +245,28 @@ impl TableSpill {
     }
 
     fn part(&mut self, month: i32) -> &mut OpenPart {
-        let dir = &self.dir;
-        self.parts.entry(month).or_insert_with(|| OpenPart {
-            path: dir.join(format!("{month}.arrow")),
-            writer: None,
-            pending: Vec::new(),
-            rows: 0,
-        })
+        self.parts.entry(month).or_default()
     }
 
     /// The table's parts: those that spilled have the rest of their rows
     /// spilled too and their files closed; the others stay in memory.
-    pub fn finish(self) -> Result<Vec<SpillPart>, IngestError> {
+    pub fn finish(mut self) -> Result<Vec<SpillPart>, IngestError> {
         let table = self.table;
         let fact = self.event.is_some();
+        if let Some(file) = self.file.as_mut() {
+            for part in self.parts.values_mut().filter(|p| !p.spilled.is_empty()) {
+                file.spill(part, table)?;
+            }
+            file.writer.finish().map_err(encode_err("a spill file"))?;
+        }
+        let path = self.path;
         self.parts
             .into_iter()
-            .map(|(month, mut part)| {
-                let source = if part.writer.is_some() {
-                    part.spill(table)?;
-                    let writer = part.writer.as_mut().expect("the part has spilled");
-                    writer.finish().map_err(encode_err("a spill file"))?;
-                    PartSource::File(part.path)
-                } else {
+            .map(|(month, part)| {
+                let source = if part.spilled.is_empty() {
                     PartSource::Memory(part.pending)
+                } else {
+                    PartSource::File(path.clone(), part.spilled)
                 };
                 Ok(SpillPart {
                     table,
@@ -408,9 +421,20 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
     .map_err(encode_err(format!("writing {what}")))?;
     let batches: Box<dyn Iterator<Item = Result<RecordBatch, IngestError>>> = match &part.source {
         PartSource::Memory(batches) => Box::new(batches.iter().cloned().map(Ok)),
-        PartSource::File(path) => Box::new(
-            open_ipc(path)?.map(|b| b.map_err(encode_err(format!("reading spilled {what}")))),
-        ),
+        PartSource::File(path, batches) => {
+            let mut reader = open_ipc(path)?;
+            let failed = format!("reading spilled {what}");
+            let read = move |index: usize| -> Result<RecordBatch, IngestError> {
+                reader
+                    .set_index(index)
+                    .map_err(encode_err(failed.clone()))?;
+                reader
+                    .next()
+                    .unwrap_or_else(|| Err(ArrowError::IpcError(format!("no batch {index}"))))
+                    .map_err(encode_err(failed.clone()))
+            };
+            Box::new(batches.clone().into_iter().map(read))
+        }
     };
     let mut rows = 0u64;
     match table.event_column() {
@@ -441,9 +465,6 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
     writer
         .close()
         .map_err(encode_err(format!("writing {what}")))?;
-    if let PartSource::File(path) = &part.source {
-        fs::remove_file(path).map_err(io_error("remove", path))?;
-    }
     if rows != part.rows {
         return Err(IngestError::Reconcile(format!(
             "{what}: spilled {} rows, Parquet holds {rows}",
