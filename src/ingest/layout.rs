@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::reader::FileReader as IpcReader;
@@ -166,52 +166,19 @@ impl TableSpill {
         })
     }
 
-    /// Adds accepted rows (in the table's schema).
-    pub fn write(&mut self, batch: RecordBatch) -> Result<(), IngestError> {
-        if batch.num_rows() == 0 {
+    /// Adds the accepted rows of a chunk.
+    pub fn write(&mut self, rows: ChunkRows) -> Result<(), IngestError> {
+        if rows.is_empty() {
             return Ok(());
         }
-        let Some(event) = self.event else {
-            self.hold(batch.get_array_memory_size());
-            let part = self.part(0);
-            part.rows += batch.num_rows() as u64;
-            part.pending.push(batch);
-            return self.spill_if_over_budget();
-        };
-        let months = month_numbers(batch.column(event));
-        let (lo, hi) = months
-            .iter()
-            .fold((i32::MAX, i32::MIN), |(lo, hi), &m| (lo.min(m), hi.max(m)));
-        // A counting sort by month, then one slice per month.
-        let mut starts = vec![0usize; (hi - lo) as usize + 2];
-        for &m in &months {
-            starts[(m - lo) as usize + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let sorted = if starts[1] == months.len() {
-            batch
-        } else {
-            let mut next = starts.clone();
-            let mut order = vec![0u32; months.len()];
-            for (row, &m) in months.iter().enumerate() {
-                let slot = &mut next[(m - lo) as usize];
-                order[*slot] = row as u32;
-                *slot += 1;
-            }
-            take_record_batch(&batch, &UInt32Array::from(order))
-                .map_err(encode_err("a month split"))?
-        };
-        self.hold(sorted.get_array_memory_size());
-        for (i, window) in starts.windows(2).enumerate() {
-            let (from, to) = (window[0], window[1]);
-            if from == to {
+        self.hold(rows.batch.get_array_memory_size());
+        for &(month, from, len) in &rows.months {
+            if len == 0 {
                 continue;
             }
-            let part = self.part(lo + i as i32);
-            part.pending.push(sorted.slice(from, to - from));
-            part.rows += (to - from) as u64;
+            let part = self.part(month);
+            part.pending.push(rows.batch.slice(from, len));
+            part.rows += len as u64;
         }
         self.spill_if_over_budget()
     }
@@ -282,6 +249,138 @@ impl TableSpill {
                 })
             })
             .collect()
+    }
+}
+
+/// The accepted rows of a chunk, grouped by month (one group for a
+/// dimension table), and where each row went.
+pub struct ChunkRows {
+    batch: RecordBatch,
+    /// `(month number, first row, rows)` of each group, in month order.
+    months: Vec<(i32, usize, usize)>,
+    /// Per row in arrival order, its row in `batch` (`None`: the same).
+    place: Option<Vec<u32>>,
+}
+
+impl ChunkRows {
+    /// Groups accepted rows (in the table's schema) by the month of their
+    /// event, ties in arrival order. This runs on the parsing threads, so
+    /// that committing a chunk in file order only appends slices.
+    pub fn split(table: Table, batch: RecordBatch) -> Result<ChunkRows, IngestError> {
+        let Some(event) = table.event_column() else {
+            let months = vec![(0, 0, batch.num_rows())];
+            return Ok(ChunkRows {
+                batch,
+                months,
+                place: None,
+            });
+        };
+        let event = table.column_index(event).expect("event column exists");
+        let months = month_numbers(batch.column(event));
+        let Some((lo, hi)) = months.iter().fold(None, |range, &m| match range {
+            None => Some((m, m)),
+            Some((lo, hi)) => Some((m.min(lo), m.max(hi))),
+        }) else {
+            return Ok(ChunkRows {
+                batch,
+                months: Vec::new(),
+                place: None,
+            });
+        };
+        // A counting sort by month.
+        let mut starts = vec![0usize; (hi - lo) as usize + 2];
+        for &m in &months {
+            starts[(m - lo) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let groups = starts
+            .windows(2)
+            .zip(lo..)
+            .map(|(w, month)| (month, w[0], w[1] - w[0]))
+            .filter(|&(_, _, len)| len > 0)
+            .collect();
+        if starts[1] == months.len() {
+            return Ok(ChunkRows {
+                batch,
+                months: groups,
+                place: None,
+            });
+        }
+        let mut next = starts;
+        let mut place = vec![0u32; months.len()];
+        let mut order = vec![0u32; months.len()];
+        for (row, &m) in months.iter().enumerate() {
+            let slot = &mut next[(m - lo) as usize];
+            place[row] = *slot as u32;
+            order[*slot] = row as u32;
+            *slot += 1;
+        }
+        let batch = take_record_batch(&batch, &UInt32Array::from(order))
+            .map_err(encode_err("a month split"))?;
+        Ok(ChunkRows {
+            batch,
+            months: groups,
+            place: Some(place),
+        })
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    /// Whether no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn row(&self, row: usize) -> usize {
+        self.place.as_ref().map_or(row, |p| p[row] as usize)
+    }
+
+    /// The text of the value in `column` of row `row` (arrival order), whatever its type.
+    pub fn text(&self, row: usize, column: usize) -> String {
+        let value = self.batch.column(column).slice(self.row(row), 1);
+        cast(&value, &DataType::Utf8)
+            .map(|a| a.as_string::<i32>().value(0).to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Drops the rows whose `keep` is false (arrival order).
+    pub fn retain(&mut self, keep: &[bool]) -> Result<(), IngestError> {
+        let mut mask = vec![true; self.len()];
+        for (row, &k) in keep.iter().enumerate() {
+            mask[self.row(row)] = k;
+        }
+        if let Some(place) = &mut self.place {
+            // Each kept row's new place: the kept rows before its old one.
+            let mut kept_before = Vec::with_capacity(mask.len());
+            let mut kept = 0u32;
+            for &k in &mask {
+                kept_before.push(kept);
+                kept += u32::from(k);
+            }
+            *place = place
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(&p, _)| kept_before[p as usize])
+                .collect();
+        }
+        for (_, from, len) in &mut self.months {
+            let kept = mask[*from..*from + *len].iter().filter(|&&k| k).count();
+            *len = kept;
+        }
+        let mut from = 0;
+        for (_, start, len) in &mut self.months {
+            *start = from;
+            from += *len;
+        }
+        self.batch = filter_record_batch(&self.batch, &BooleanArray::from(mask))
+            .map_err(encode_err("a checked batch"))?;
+        Ok(())
     }
 }
 

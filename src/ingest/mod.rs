@@ -37,8 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, BooleanBuilder, Int64Builder,
-    StringBuilder,
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Builder, StringBuilder,
 };
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -53,7 +52,7 @@ use datafusion::parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
 use self::keys::{KeyRegistry, PrimaryKeys};
-use self::layout::{MONTH_COLUMN, SpillBudget, TableSpill};
+use self::layout::{ChunkRows, MONTH_COLUMN, SpillBudget, TableSpill};
 use self::source::{Chunk, Encoding, RecordReader, Rejection, SourceError, SourceFile};
 use self::validate::RowValidator;
 use crate::fsutil::{FsError, io_error};
@@ -561,8 +560,8 @@ struct ChunkOutcome {
     read: u64,
     /// Rejected records: line, reason and raw bytes.
     rejected: Vec<(u64, Rejection, Vec<u8>)>,
-    /// The candidate rows, typed.
-    rows: RecordBatch,
+    /// The candidate rows, typed, grouped by month.
+    rows: ChunkRows,
     /// Per candidate row: line, byte range and primary-key hash.
     positions: Vec<RowPosition>,
 }
@@ -635,7 +634,7 @@ fn validate_chunk(
         bytes: chunk.bytes.len() as u64,
         read,
         rejected,
-        rows,
+        rows: ChunkRows::split(table, rows)?,
         positions,
     })
 }
@@ -697,32 +696,21 @@ impl Committer<'_> {
         for (line, rejection, raw) in outcome.rejected {
             self.reject(line, &rejection, raw);
         }
-        let rows = outcome.rows;
-        let mut keep: Option<BooleanBuilder> = None;
+        let mut rows = outcome.rows;
+        let mut keep: Option<Vec<bool>> = None;
         for (i, p) in outcome.positions.iter().enumerate() {
             if self.primary.insert(p.key) {
-                if let Some(keep) = keep.as_mut() {
-                    keep.append_value(true);
-                }
                 continue;
             }
-            let keep = keep.get_or_insert_with(|| {
-                let mut b = BooleanBuilder::with_capacity(rows.num_rows());
-                b.append_n(i, true);
-                b
-            });
-            keep.append_value(false);
-            let value = text_value(rows.column(0), i);
+            keep.get_or_insert_with(|| vec![true; rows.len()])[i] = false;
+            let value = rows.text(i, 0);
             let raw = read_raw(&self.raw_file, p.start, p.end);
             self.reject(p.line, &keys::duplicate(self.source.table, &value), raw);
         }
-        let rows = match keep {
-            Some(mut keep) => {
-                filter_record_batch(&rows, &keep.finish()).map_err(encode_err("a checked batch"))?
-            }
-            None => rows,
-        };
-        self.published += rows.num_rows() as u64;
+        if let Some(keep) = keep {
+            rows.retain(&keep)?;
+        }
+        self.published += rows.len() as u64;
         self.spill.write(rows)
     }
 }
