@@ -1,7 +1,8 @@
 //! From accepted rows to warehouse files, in bounded memory.
 //!
-//! While files are read, [`TableSpill`] splits accepted rows by month (one
-//! part for a dimension table) and keeps them in memory while the batch's
+//! While files are read, the parsing threads group each chunk's accepted rows
+//! by month ([`ChunkRows::split`]; one part for a dimension table), and
+//! [`TableSpill`] collects them by part, in file order, in memory while the batch's
 //! tables hold less than a [`SpillBudget`]; beyond it, a table moves its
 //! rows to its Arrow IPC spill file (one per table, not per part: creating
 //! and deleting hundreds of small files costs the file system more than
@@ -576,4 +577,75 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
         partition: part.partition.clone(),
         rows,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
+
+    /// Repair orders with these ids and opening days (other columns empty).
+    fn orders(rows: &[(&str, i32)]) -> RecordBatch {
+        // The table's columns, all nullable: only the id and the opening time are filled.
+        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
+            Table::RepairOrders
+                .arrow_schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        ));
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| -> ArrayRef {
+                match field.name().as_str() {
+                    "ro_id" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                    "opened_at" => Arc::new(TimestampMicrosecondArray::from_iter_values(
+                        rows.iter().map(|r| i64::from(r.1) * 86_400_000_000),
+                    )),
+                    _ => datafusion::arrow::array::new_null_array(field.data_type(), rows.len()),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    fn ids(rows: &ChunkRows) -> Vec<String> {
+        (0..rows.len()).map(|i| rows.text(i, 0)).collect()
+    }
+
+    #[test]
+    fn a_chunk_is_grouped_by_month_and_filtered_through_each_rows_place() {
+        let march = crate::dates::days_from_civil(2024, 3, 10);
+        let january = crate::dates::days_from_civil(2024, 1, 31);
+        let rows = [
+            ("A", march),
+            ("B", january),
+            ("C", march + 5),
+            ("D", january - 3),
+        ];
+        let mut split = ChunkRows::split(Table::RepairOrders, orders(&rows)).unwrap();
+        let month = |y: i32, m: i32| y * 12 + m - 1;
+        assert_eq!(
+            split.months,
+            vec![(month(2024, 1), 0, 2), (month(2024, 3), 2, 2)],
+            "January's rows first, then March's; ties in arrival order"
+        );
+        // `text` and `retain` take rows in arrival order, whatever their group.
+        assert_eq!(ids(&split), ["A", "B", "C", "D"]);
+        split.retain(&[true, false, true, true]).unwrap();
+        assert_eq!(ids(&split), ["A", "C", "D"]);
+        assert_eq!(
+            split.months,
+            vec![(month(2024, 1), 0, 1), (month(2024, 3), 1, 2)]
+        );
+        let grouped = split.batch.column(0).as_string::<i32>();
+        assert_eq!(
+            grouped.iter().flatten().collect::<Vec<_>>(),
+            ["D", "A", "C"]
+        );
+        split.retain(&[false, true, true]).unwrap();
+        assert_eq!(ids(&split), ["C", "D"]);
+    }
 }
