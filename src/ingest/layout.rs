@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
-use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::reader::FileReader as IpcReader;
@@ -36,7 +36,7 @@ use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
-use super::{IngestError, encode_err};
+use super::{IngestError, encode_err, text_value};
 use crate::dates::civil_from_days;
 use crate::fsutil::io_error;
 use crate::schema::Table;
@@ -136,8 +136,6 @@ pub struct TableSpill {
     table: Table,
     path: PathBuf,
     file: Option<SpillFile>,
-    /// Event column of a fact table.
-    event: Option<usize>,
     /// Parts by month number (`year * 12 + month - 1`; 0 for a dimension table).
     parts: BTreeMap<i32, OpenPart>,
     budget: Arc<SpillBudget>,
@@ -158,9 +156,6 @@ impl TableSpill {
             table,
             path: dir.join(format!("{}.arrow", table.name())),
             file: None,
-            event: table
-                .event_column()
-                .map(|c| table.column_index(c).expect("event column exists")),
             parts: BTreeMap::new(),
             budget,
             held: 0,
@@ -220,7 +215,7 @@ impl TableSpill {
     /// spilled too and their files closed; the others stay in memory.
     pub fn finish(mut self) -> Result<Vec<SpillPart>, IngestError> {
         let table = self.table;
-        let fact = self.event.is_some();
+        let fact = table.event_column().is_some();
         if let Some(file) = self.file.as_mut() {
             for part in self.parts.values_mut().filter(|p| !p.spilled.is_empty()) {
                 file.spill(part, table)?;
@@ -343,10 +338,7 @@ impl ChunkRows {
 
     /// The text of the value in `column` of row `row` (arrival order), whatever its type.
     pub fn text(&self, row: usize, column: usize) -> String {
-        let value = self.batch.column(column).slice(self.row(row), 1);
-        cast(&value, &DataType::Utf8)
-            .map(|a| a.as_string::<i32>().value(0).to_owned())
-            .unwrap_or_default()
+        text_value(self.batch.column(column), self.row(row))
     }
 
     /// Drops the rows whose `keep` is false (arrival order).
