@@ -17,6 +17,9 @@ use aftersight::models::reliability::{
 };
 use aftersight::schema::Table;
 use aftersight::sql::{self, SessionSettings};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::prelude::SessionContext;
 
 use crate::support::{gen_into, ingest_clean, truth};
@@ -359,6 +362,62 @@ fn churn_tracks_the_oracle_and_reruns_are_identical() {
     assert!(oracle.roc_auc > oracle.defection_only_auc);
     let importance: std::collections::HashMap<_, _> = report.importance.iter().cloned().collect();
     assert!(importance["recency_days"] > 0.0);
+}
+
+/// The hand-made fleet of `tests/fixtures/odometers` (its README works out
+/// each odometer): a suspension's odometer at the as-of date follows its
+/// current owner's usage, or the model's median usage when the owner has no
+/// reading of their own yet, and nothing after the as-of date is read.
+#[test]
+fn suspension_odometers_follow_the_current_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = ingest_clean(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/odometers"),
+        &dir.path().join("warehouse"),
+    );
+    let batches = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let ctx = sql::open(&warehouse, &SessionSettings::default())
+            .await
+            .unwrap();
+        let query = features::load(None, "first_failures").unwrap();
+        features::run(&ctx, &query, &[("as_of".into(), "2025-10-31".into())])
+            .await
+            .unwrap()
+    });
+    let mut got = Vec::new();
+    for b in &batches {
+        let column = |name: &str, to: &DataType| cast(b.column_by_name(name).unwrap(), to).unwrap();
+        let (vin, failed, km) = (
+            column("vin", &DataType::Utf8),
+            column("failed", &DataType::Boolean),
+            column("thousand_km", &DataType::Float64),
+        );
+        let km = km.as_primitive::<Float64Type>();
+        for r in 0..b.num_rows() {
+            got.push((
+                vin.as_string::<i32>().value(r).to_owned(),
+                failed.as_boolean().value(r),
+                km.is_valid(r).then(|| km.value(r)),
+            ));
+        }
+    }
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected = [
+        ("LSVAA6C10LA000004", false, Some(82.16)), // sold, no reading since: model median (20 km/day)
+        ("LSVAA6C12LA000005", false, None),        // never came to the network
+        ("LSVAA6C14LA000006", true, Some(25.0)),   // failed: the odometer of the repair order
+        ("LSVAA6C15LA000001", false, Some(75.48)), // the new owner's 20 km/day, not 40 across owners
+        ("LSVAA6C17LA000002", false, Some(21.3)), // first owner, 10 km/day; its later failure unseen
+        ("LSVAA6C19LA000003", false, Some(63.9)), // first owner, 30 km/day; a later reading unseen
+    ];
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    for ((vin, failed, km), (want_vin, want_failed, want_km)) in got.iter().zip(expected) {
+        assert_eq!((vin.as_str(), *failed), (want_vin, want_failed));
+        match (km, want_km) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-9, "{vin}: {a} km, expected {b}"),
+            _ => assert_eq!(km, &want_km, "{vin}"),
+        }
+    }
 }
 
 #[test]
