@@ -388,7 +388,11 @@ impl RecordReader {
         ChunkRecords {
             head: self,
             chunk,
-            parser: (self.format == SourceFormat::Csv).then(csv_core::Reader::new),
+            parser: (self.format == SourceFormat::Csv).then(|| {
+                let mut parser = csv_core::Reader::new();
+                parser.set_line(chunk.first_line);
+                parser
+            }),
             consumed: 0,
             pos: 0,
             line: chunk.first_line,
@@ -550,11 +554,11 @@ impl ChunkReader {
 pub struct ChunkRecords<'a> {
     head: &'a RecordReader,
     chunk: &'a Chunk,
-    /// csv-core's parser (CSV chunks).
+    /// csv-core's parser (CSV chunks); its line count is the file's line at `consumed`.
     parser: Option<csv_core::Reader>,
-    /// Bytes of the chunk parsed so far.
+    /// Bytes of the chunk parsed so far (CSV).
     consumed: usize,
-    /// Bytes of the chunk whose newlines are counted in `line`.
+    /// Start of the next NDJSON record, and its line.
     pos: usize,
     line: u64,
     /// The current record's unescaped field bytes (CSV) and their ends.
@@ -649,6 +653,7 @@ impl ChunkRecords<'_> {
         let chunk = self.chunk;
         let parser = self.parser.as_mut().expect("CSV chunks have a parser");
         let from = self.consumed;
+        let line_at_from = parser.line();
         let (mut nin, mut nout, mut nend) = (0, 0, 0);
         loop {
             let input = chunk.bytes.get(from + nin..).unwrap_or_default();
@@ -671,7 +676,7 @@ impl ChunkRecords<'_> {
         }
         self.consumed = from + nin;
         self.out_len = nout;
-        let (start, line) = record_start(&chunk.bytes, &mut self.pos, &mut self.line, from);
+        let (start, line) = record_start(&chunk.bytes, from, line_at_from);
         let end = (from + nin).max(start);
         let record = |decoded| Record {
             line,
@@ -776,23 +781,20 @@ fn undecodable(column: &'static str, encoding: Encoding) -> Rejection {
     }
 }
 
-/// The true start and line of a record whose bytes begin at `at`: they may
-/// begin with the `\n` of a CRLF or with blank lines, which belong before
-/// the record. `pos` and `line` say how far newlines are counted.
-fn record_start(bytes: &[u8], pos: &mut usize, line: &mut u64, at: usize) -> (usize, u64) {
-    let at = at.clamp(*pos, bytes.len());
-    *line += memchr::memchr_iter(b'\n', &bytes[*pos..at]).count() as u64;
-    let mut start = at;
+/// The true start and line of a record whose bytes begin at `at`, on line
+/// `line`: they may begin with the `\n` of a CRLF or with blank lines, which
+/// belong before the record.
+fn record_start(bytes: &[u8], at: usize, mut line: u64) -> (usize, u64) {
+    let mut start = at.min(bytes.len());
     while let Some(&b) = bytes.get(start) {
         match b {
-            b'\n' => *line += 1,
+            b'\n' => line += 1,
             b'\r' => {}
             _ => break,
         }
         start += 1;
     }
-    *pos = start;
-    (start, *line)
+    (start, line)
 }
 
 fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
