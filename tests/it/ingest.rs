@@ -10,12 +10,14 @@ use std::process::Command;
 use aftersight::generate::export::ExportFormat;
 use aftersight::ingest::source::Encoding;
 use aftersight::ingest::{IngestConfig, IngestError, IngestReport, ingest};
-use aftersight::schema::Table;
+use aftersight::schema::{ColumnType, Table};
 use aftersight::warehouse::Manifest;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Date32Type, TimestampMicrosecondType};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::basic::{Compression, Encoding as PageEncoding};
+use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::support::{gen_into, truth};
 
@@ -202,6 +204,7 @@ fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
                 read_parquet(&in_memory.join(f)),
                 "{f}: spilled or not"
             );
+            assert_column_encodings(table, &wh.join(f));
             let schema = batches[0].schema();
             let expected = table.arrow_schema();
             assert_eq!(schema.fields().len(), expected.fields().len(), "{f}");
@@ -227,6 +230,33 @@ fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
                     let d = aftersight::dates::format_date(day.div_euclid(86_400) as i32);
                     assert_eq!(&d[..7], month, "{f}: row in its month partition");
                 }
+            }
+        }
+    }
+}
+
+/// zstd everywhere; a dictionary for the station references and enums; none
+/// for the primary key; timestamps and odometers delta-encoded.
+fn assert_column_encodings(table: Table, path: &Path) {
+    let reader = SerializedFileReader::new(fs::File::open(path).unwrap()).unwrap();
+    for group in reader.metadata().row_groups() {
+        for (chunk, column) in group.columns().iter().zip(table.columns()) {
+            let at = format!("{}: {}", path.display(), column.name);
+            assert!(matches!(chunk.compression(), Compression::ZSTD(_)), "{at}");
+            let delta = chunk
+                .encodings()
+                .any(|e| e == PageEncoding::DELTA_BINARY_PACKED);
+            match column.ty {
+                ColumnType::Timestamp | ColumnType::BigInt => {
+                    assert!(delta && chunk.dictionary_page_offset().is_none(), "{at}")
+                }
+                _ if column.name == table.primary_key() => {
+                    assert!(chunk.dictionary_page_offset().is_none(), "{at}")
+                }
+                _ if column.name == "station_id" || column.name == "job_type" => {
+                    assert!(chunk.dictionary_page_offset().is_some(), "{at}")
+                }
+                _ => {}
             }
         }
     }
