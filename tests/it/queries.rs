@@ -9,10 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aftersight::sql::{self, SessionSettings, library};
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::support::{assert_rows, rows};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,39 +19,6 @@ fn root() -> PathBuf {
 /// Ingests the fixture into a fresh warehouse.
 fn mini_warehouse(dir: &Path) -> PathBuf {
     crate::support::ingest_clean(&root().join("tests/fixtures/mini"), &dir.join("wh"))
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let cols: Vec<_> = b
-            .columns()
-            .iter()
-            .map(|c| cast(c, &DataType::Utf8).unwrap())
-            .collect();
-        for r in 0..b.num_rows() {
-            out.push(
-                cols.iter()
-                    .map(|c| c.as_string::<i32>().value(r).to_owned())
-                    .collect(),
-            );
-        }
-    }
-    out
-}
-
-/// Compares cells: numbers within 1e-9, text exactly.
-fn assert_rows(name: &str, got: &[Vec<String>], expected: &[&[&str]]) {
-    assert_eq!(got.len(), expected.len(), "{name}: {got:?}");
-    for (g, e) in got.iter().zip(expected) {
-        assert_eq!(g.len(), e.len(), "{name}: {g:?}");
-        for (a, b) in g.iter().zip(e.iter()) {
-            match (a.parse::<f64>(), b.parse::<f64>()) {
-                (Ok(x), Ok(y)) => assert!((x - y).abs() < 1e-9, "{name}: {a} != {b} in {g:?}"),
-                _ => assert_eq!(a, b, "{name}: {g:?}"),
-            }
-        }
-    }
 }
 
 fn run_query(wh: &Path, name: &str, params: &[(&str, &str)]) -> Vec<Vec<String>> {

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use aftersight::generate::export::ExportFormat;
 use aftersight::generate::{GenerateConfig, generate};
 use aftersight::schema::Table;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
 
 /// Generates an export into `dir/name` and returns its path.
 pub fn gen_into(
@@ -201,4 +205,38 @@ pub fn browser_image_check(browser: &Path, page: &Path) -> (usize, usize) {
 /// A date as days since the epoch.
 pub fn day(date: &str) -> Option<i32> {
     aftersight::dates::parse_date(date)
+}
+
+/// Query results as text, one `Vec` per row (a NULL reads as "").
+pub fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let cols: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| cast(c, &DataType::Utf8).unwrap())
+            .collect();
+        for r in 0..b.num_rows() {
+            out.push(
+                cols.iter()
+                    .map(|c| c.as_string::<i32>().value(r).to_owned())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Compares cells: numbers within 1e-9, text exactly.
+pub fn assert_rows(name: &str, got: &[Vec<String>], expected: &[&[&str]]) {
+    assert_eq!(got.len(), expected.len(), "{name}: {got:?}");
+    for (g, e) in got.iter().zip(expected) {
+        assert_eq!(g.len(), e.len(), "{name}: {g:?}");
+        for (a, b) in g.iter().zip(e.iter()) {
+            match (a.parse::<f64>(), b.parse::<f64>()) {
+                (Ok(x), Ok(y)) => assert!((x - y).abs() < 1e-9, "{name}: {a} != {b} in {g:?}"),
+                _ => assert_eq!(a, b, "{name}: {g:?}"),
+            }
+        }
+    }
 }
