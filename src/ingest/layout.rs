@@ -436,29 +436,28 @@ fn order_by_time(column: &ArrayRef) -> UInt32Array {
 ///   timestamps differ by seconds from row to row);
 /// - amounts of money: plain.
 fn writer_properties(table: Table) -> WriterProperties {
-    let nearly_unique = table
-        .foreign_keys()
-        .iter()
-        .filter(|(_, target)| *target != Table::Stations)
-        .map(|(column, _)| *column);
-    let mut builder = std::iter::once(table.primary_key())
-        .chain(nearly_unique)
-        .fold(WriterProperties::builder(), |builder, column| {
-            builder.set_column_dictionary_enabled(ColumnPath::from(column), false)
-        });
+    let nearly_unique: Vec<&str> = std::iter::once(table.primary_key())
+        .chain(
+            table
+                .foreign_keys()
+                .iter()
+                .filter(|(_, target)| *target != Table::Stations)
+                .map(|(column, _)| *column),
+        )
+        .collect();
+    let mut builder = WriterProperties::builder();
     for column in table.columns() {
-        let path = || ColumnPath::from(column.name);
-        match (column.ty, column.unit) {
-            (ColumnType::Timestamp | ColumnType::BigInt, _) => {
-                builder = builder
-                    .set_column_dictionary_enabled(path(), false)
-                    .set_column_encoding(path(), Encoding::DELTA_BINARY_PACKED);
+        let path = ColumnPath::from(column.name);
+        builder = match (column.ty, column.unit) {
+            (ColumnType::Timestamp | ColumnType::BigInt, _) => builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED),
+            (ColumnType::Float, Some("CNY")) => builder.set_column_dictionary_enabled(path, false),
+            _ if nearly_unique.contains(&column.name) => {
+                builder.set_column_dictionary_enabled(path, false)
             }
-            (ColumnType::Float, Some("CNY")) => {
-                builder = builder.set_column_dictionary_enabled(path(), false);
-            }
-            _ => {}
-        }
+            _ => builder,
+        };
     }
     builder
         .set_compression(Compression::ZSTD(
