@@ -6,7 +6,9 @@
 //! tables hold less than a [`SpillBudget`]; beyond it, a table moves its
 //! rows to its Arrow IPC spill file (one per table, not per part: creating
 //! and deleting hundreds of small files costs the file system more than
-//! reading one file's batches by index). Once every file is read,
+//! reading one file's batches by index). A thread per spill file writes it,
+//! so that committing chunks never waits for the disk; one spill at a time
+//! is in flight. Once every file is read,
 //! [`write_parts`] turns each part into one Parquet file, one per core at a
 //! time, largest first. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
@@ -23,7 +25,9 @@ use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
@@ -107,28 +111,82 @@ struct OpenPart {
     rows: u64,
 }
 
-/// A table's spill file, once the table has had to spill.
+/// A table's spill file, once the table has had to spill. A thread of its
+/// own writes it, so that committing chunks does not wait for the disk.
 struct SpillFile {
-    writer: IpcWriter<BufWriter<File>>,
-    /// Batches written so far.
+    /// One message per spill: for each part that had rows in memory, its
+    /// slices, which become one batch of the file. A send waits until the
+    /// writer has taken the previous spill, so at most one is in flight.
+    spills: Option<SyncSender<Vec<Vec<RecordBatch>>>>,
+    writer: Option<JoinHandle<Result<(), IngestError>>>,
+    /// Batches sent so far.
     batches: usize,
 }
 
 impl SpillFile {
-    /// Moves a part's rows in memory to the end of the file.
-    fn spill(&mut self, part: &mut OpenPart, table: Table) -> Result<(), IngestError> {
-        if part.pending.is_empty() {
+    /// Starts the thread that writes `path`.
+    fn create(path: &Path, table: Table) -> Result<SpillFile, IngestError> {
+        let file = File::create(path).map_err(io_error("create", path))?;
+        let (spills, received) = std::sync::mpsc::sync_channel::<Vec<Vec<RecordBatch>>>(0);
+        let writer = std::thread::Builder::new()
+            .name(format!("spill {table}"))
+            .spawn(move || {
+                let schema = table.arrow_schema();
+                let mut writer =
+                    IpcWriter::try_new(BufWriter::with_capacity(1 << 16, file), &schema)
+                        .map_err(encode_err("a spill file"))?;
+                for parts in received {
+                    for slices in parts {
+                        let batch = concat_batches(&schema, &slices)
+                            .map_err(encode_err("a spill batch"))?;
+                        writer.write(&batch).map_err(encode_err("a spill file"))?;
+                    }
+                }
+                writer.finish().map_err(encode_err("a spill file"))
+            })
+            .map_err(io_error("start a thread to write", path))?;
+        Ok(SpillFile {
+            spills: Some(spills),
+            writer: Some(writer),
+            batches: 0,
+        })
+    }
+
+    /// Moves the rows in memory of these parts to the end of the file.
+    fn spill<'a>(
+        &mut self,
+        parts: impl Iterator<Item = &'a mut OpenPart>,
+    ) -> Result<(), IngestError> {
+        let mut message = Vec::new();
+        for part in parts.filter(|p| !p.pending.is_empty()) {
+            message.push(std::mem::take(&mut part.pending));
+            part.spilled.push(self.batches);
+            self.batches += 1;
+        }
+        if message.is_empty() {
             return Ok(());
         }
-        let batch = concat_batches(&table.arrow_schema(), &part.pending)
-            .map_err(encode_err("a spill batch"))?;
-        part.pending.clear();
-        self.writer
-            .write(&batch)
-            .map_err(encode_err("a spill file"))?;
-        part.spilled.push(self.batches);
-        self.batches += 1;
-        Ok(())
+        let sent = self.spills.as_ref().map(|s| s.send(message));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => {
+                // The writer stopped early: its result says why.
+                self.finish()?;
+                Err(IngestError::Reconcile(
+                    "the spill writer stopped early".into(),
+                ))
+            }
+        }
+    }
+
+    /// Waits for the writer to write everything and close the file.
+    fn finish(&mut self) -> Result<(), IngestError> {
+        self.spills = None;
+        match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(IngestError::Reconcile("the spill writer panicked".into())),
+            None => Err(IngestError::Reconcile("the spill file is closed".into())),
+        }
     }
 }
 
@@ -191,18 +249,10 @@ impl TableSpill {
             return Ok(());
         }
         if self.file.is_none() {
-            let file = File::create(&self.path).map_err(io_error("create", &self.path))?;
-            let writer = IpcWriter::try_new(
-                BufWriter::with_capacity(1 << 16, file),
-                &self.table.arrow_schema(),
-            )
-            .map_err(encode_err("a spill file"))?;
-            self.file = Some(SpillFile { writer, batches: 0 });
+            self.file = Some(SpillFile::create(&self.path, self.table)?);
         }
         let file = self.file.as_mut().expect("created above");
-        for part in self.parts.values_mut() {
-            file.spill(part, self.table)?;
-        }
+        file.spill(self.parts.values_mut())?;
         self.budget.held.fetch_sub(self.held, Ordering::Relaxed);
         self.held = 0;
         Ok(())
@@ -218,10 +268,8 @@ impl TableSpill {
         let table = self.table;
         let fact = table.event_column().is_some();
         if let Some(file) = self.file.as_mut() {
-            for part in self.parts.values_mut().filter(|p| !p.spilled.is_empty()) {
-                file.spill(part, table)?;
-            }
-            file.writer.finish().map_err(encode_err("a spill file"))?;
+            file.spill(self.parts.values_mut().filter(|p| !p.spilled.is_empty()))?;
+            file.finish()?;
         }
         let path = self.path;
         self.parts
@@ -475,15 +523,16 @@ fn open_ipc(path: &Path) -> Result<IpcReader<File>, IngestError> {
     IpcReader::try_new(file, None).map_err(encode_err(format!("reading {}", path.display())))
 }
 
-/// Writes every spilled part as one Parquet file under `out/TABLE/`, one
-/// part per thread at a time, largest first; the files come back in table
-/// and partition order.
+/// Writes every spilled part as one Parquet file in `out`, one part per
+/// thread at a time, largest first; the files come back in table and
+/// partition order.
 pub fn write_parts(
     mut parts: Vec<SpillPart>,
     out: &Path,
     threads: usize,
 ) -> Result<Vec<WrittenFile>, IngestError> {
     parts.sort_by_key(|p| std::cmp::Reverse(p.rows));
+    fs::create_dir_all(out).map_err(io_error("create directory", out))?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<WrittenFile, IngestError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -518,12 +567,12 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
         Some(p) => format!("{p} of {table}"),
         None => table.to_string(),
     };
-    let mut dir = out.join(table.name());
-    if let Some(p) = &part.partition {
-        dir = dir.join(p);
-    }
-    fs::create_dir_all(&dir).map_err(io_error("create directory", &dir))?;
-    let path = dir.join("part.parquet");
+    // Flat names: a directory per partition costs the file system more than
+    // the file in it, and the warehouse gets its own directories anyway.
+    let path = match &part.partition {
+        Some(p) => out.join(format!("{table}.{p}.parquet")),
+        None => out.join(format!("{table}.parquet")),
+    };
     let file = File::create(&path).map_err(io_error("create", &path))?;
     let schema = table.arrow_schema();
     let mut writer = ArrowWriter::try_new(

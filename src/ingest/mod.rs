@@ -10,8 +10,8 @@
 //!    table dependency order. Each file is cut into chunks of whole records
 //!    ([`source`]); every core takes chunks in turn, decodes and validates
 //!    their records ([`validate`]) and checks their references ([`keys`]).
-//!    Whichever thread finishes the next chunk in file order commits it:
-//!    primary keys are checked in file order, rejected rows go to the
+//!    Chunks are committed in file order by one thread at a time, while the
+//!    other parses on: primary keys are checked in file order, rejected rows go to the
 //!    quarantine batch with their file, line, column, rule and raw bytes, and
 //!    accepted rows are spilled by month ([`layout`]). For every file,
 //!    `read = published + quarantined` is checked.
@@ -646,8 +646,77 @@ fn text_value(column: &ArrayRef, row: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Takes chunk outcomes in any order and commits them in file order:
-/// primary keys, quarantine, and the spill of accepted rows.
+/// Chunks that are parsed and wait for their turn to be committed.
+#[derive(Default)]
+struct Finished {
+    /// Sequence number of the next chunk to commit.
+    next: u64,
+    waiting: BTreeMap<u64, ChunkOutcome>,
+    /// Whether a thread is committing: it takes every chunk that becomes
+    /// next in file order before it stops.
+    committing: bool,
+}
+
+/// A parsing thread goes on parsing while a committing thread takes care of
+/// its chunk, unless this many chunks wait already (this bounds memory).
+const MAX_WAITING: usize = 8;
+
+impl Finished {
+    /// Takes the next chunk in file order if it is parsed; if not, the
+    /// committing thread stops.
+    fn pop_or_stop(&mut self) -> Option<ChunkOutcome> {
+        let outcome = self.waiting.remove(&self.next);
+        match outcome {
+            Some(_) => self.next += 1,
+            None => self.committing = false,
+        }
+        outcome
+    }
+}
+
+/// Hands a parsed chunk to the committer. If no thread is committing, this
+/// one commits every chunk that is next in file order; otherwise it returns
+/// at once (or, with a long queue, once the committing thread stops).
+fn hand_over(
+    outcome: ChunkOutcome,
+    finished: &Mutex<Finished>,
+    committer: &Mutex<Committer>,
+) -> Result<(), IngestError> {
+    let commit_here = {
+        let mut finished = finished
+            .lock()
+            .expect("no thread panics while holding the lock");
+        finished.waiting.insert(outcome.seq, outcome);
+        if finished.committing {
+            if finished.waiting.len() <= MAX_WAITING {
+                return Ok(());
+            }
+            false
+        } else {
+            finished.committing = true;
+            true
+        }
+    };
+    let mut committer = committer
+        .lock()
+        .expect("no thread panics while holding the lock");
+    if commit_here {
+        loop {
+            let next = finished
+                .lock()
+                .expect("no thread panics while holding the lock")
+                .pop_or_stop();
+            let Some(outcome) = next else {
+                break;
+            };
+            committer.commit(outcome)?;
+        }
+    }
+    Ok(())
+}
+
+/// Commits chunk outcomes in file order: primary keys, quarantine, and the
+/// spill of accepted rows.
 struct Committer<'a> {
     source: &'a SourceFile,
     display: String,
@@ -655,8 +724,6 @@ struct Committer<'a> {
     quarantine_source: usize,
     raw_file: File,
     file_bytes: u64,
-    next: u64,
-    waiting: BTreeMap<u64, ChunkOutcome>,
     primary: PrimaryKeys,
     spill: &'a mut TableSpill,
     quarantine: &'a mut QuarantineBuilder,
@@ -666,15 +733,6 @@ struct Committer<'a> {
 }
 
 impl Committer<'_> {
-    fn accept(&mut self, outcome: ChunkOutcome) -> Result<(), IngestError> {
-        self.waiting.insert(outcome.seq, outcome);
-        while let Some(outcome) = self.waiting.remove(&self.next) {
-            self.commit(outcome)?;
-            self.next += 1;
-        }
-        Ok(())
-    }
-
     fn reject(&mut self, line: u64, rejection: &Rejection, raw: Vec<u8>) {
         let reason = match rejection.column {
             Some(c) => format!("{} ({c})", rejection.rule),
@@ -716,7 +774,7 @@ impl Committer<'_> {
 }
 
 /// Reads one file: chunks are parsed and validated by every thread, and
-/// committed in file order by whichever thread finishes the next one.
+/// committed in file order by one thread at a time ([`hand_over`]).
 #[allow(clippy::too_many_arguments)]
 fn ingest_file(
     source: &SourceFile,
@@ -739,8 +797,6 @@ fn ingest_file(
         quarantine_source,
         raw_file: File::open(&source.path).map_err(io_error("open", &source.path))?,
         file_bytes: fs::metadata(&source.path).map_or(0, |m| m.len()),
-        next: 0,
-        waiting: BTreeMap::new(),
         primary,
         spill,
         quarantine,
@@ -748,6 +804,7 @@ fn ingest_file(
         read: 0,
         published: 0,
     });
+    let finished = Mutex::new(Finished::default());
     let failed = AtomicBool::new(false);
     let keys_read_only: &KeyRegistry = keys;
     let work = || -> Result<(), IngestError> {
@@ -768,10 +825,7 @@ fn ingest_file(
             let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;
             bar.inc(chunk.bytes.len() as u64);
             done = Some(chunk.bytes);
-            committer
-                .lock()
-                .expect("no thread panics while holding the lock")
-                .accept(outcome)?;
+            hand_over(outcome, &finished, &committer)?;
         }
         Ok(())
     };
@@ -796,11 +850,15 @@ fn ingest_file(
     let committer = committer
         .into_inner()
         .expect("no thread panicked while holding the lock");
-    if !committer.waiting.is_empty() {
+    let uncommitted = finished
+        .into_inner()
+        .expect("no thread panicked while holding the lock")
+        .waiting
+        .len();
+    if uncommitted > 0 {
         return Err(IngestError::Reconcile(format!(
-            "{}: {} chunks were never committed",
+            "{}: {uncommitted} chunks were never committed",
             committer.display,
-            committer.waiting.len()
         )));
     }
     let Committer {
