@@ -7,9 +7,13 @@ DIR is an export from `aftersight generate` (CSV, clean). Each tool converts
 every table's CSV to zstd Parquet with explicit column types; wall time and
 peak RSS of the whole conversion come from /usr/bin/time. Prints one row per
 tool and the ratios against aftersight. Needs duckdb and polars from PyPI.
+With the `datafusion` package from PyPI installed too, a bare DataFusion COPY
+(zstd(1), no validation, no sorting or partitioning) runs as a reference: the
+parse-and-encode floor on this machine, not a peer to beat.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -55,6 +59,20 @@ POLARS = textwrap.dedent(
     """
 )
 
+DATAFUSION = textwrap.dedent(
+    """
+    import json, sys
+    from datafusion import SessionConfig, SessionContext
+    raw, out, types = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    ctx = SessionContext(SessionConfig().with_target_partitions(2))
+    for table, cols in types.items():
+        ctx.sql(f"CREATE EXTERNAL TABLE {table} ({cols}) STORED AS CSV LOCATION '{raw}/{table}.csv' "
+                "OPTIONS ('format.has_header' 'true')").collect()
+        ctx.sql(f"COPY {table} TO '{out}/{table}.parquet' STORED AS PARQUET "
+                "OPTIONS ('format.compression' 'zstd(1)')").collect()
+    """
+)
+
 
 def timed(cmd, env=None):
     """Runs cmd under /usr/bin/time; returns (seconds, peak MiB)."""
@@ -79,6 +97,8 @@ def main():
         "duckdb COPY": lambda out: [sys.executable, "-c", DUCKDB, args.raw, out, json.dumps(TYPES)],
         "polars sink_parquet": lambda out: [sys.executable, "-c", POLARS, args.raw, out, json.dumps(TYPES)],
     }
+    if importlib.util.find_spec("datafusion"):
+        tools["datafusion COPY (floor)"] = lambda out: [sys.executable, "-c", DATAFUSION, args.raw, out, json.dumps(TYPES)]
     results = {}
     try:
         # Rounds interleave the tools, so that a drift in the machine's speed
@@ -97,9 +117,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     base = results["aftersight ingest"][0]
     print(f"input: {size:.0f} MB of CSV in {args.raw}; best of {args.runs}")
-    print(f"{'tool':<22} {'seconds':>8} {'MB/s':>7} {'peak MiB':>9} {'time / aftersight':>18}")
+    print(f"{'tool':<24} {'seconds':>8} {'MB/s':>7} {'peak MiB':>9} {'time / aftersight':>18}")
     for name, (secs, mib) in results.items():
-        print(f"{name:<22} {secs:>8.2f} {size / secs:>7.1f} {mib:>9.0f} {secs / base:>18.2f}")
+        print(f"{name:<24} {secs:>8.2f} {size / secs:>7.1f} {mib:>9.0f} {secs / base:>18.2f}")
 
 
 if __name__ == "__main__":

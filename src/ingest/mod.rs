@@ -10,10 +10,10 @@
 //!    table dependency order. Each file is cut into chunks of whole records
 //!    ([`source`]); every core takes chunks in turn, decodes and validates
 //!    their records ([`validate`]) and checks their references ([`keys`]).
-//!    Chunks are committed in file order by one thread at a time, while the
-//!    other parses on: primary keys are checked in file order, rejected rows go to the
-//!    quarantine batch with their file, line, column, rule and raw bytes, and
-//!    accepted rows are spilled by month ([`layout`]). For every file,
+//!    One thread at a time commits chunks in file order while the others
+//!    parse on: primary keys are checked in file order, rejected rows go to
+//!    the quarantine batch with their file, line, column, rule and raw bytes,
+//!    and accepted rows are spilled by month ([`layout`]). For every file,
 //!    `read = published + quarantined` is checked.
 //! 4. If the batch's rejected share exceeds `--max-bad-fraction`, or every
 //!    row of some file is bad, stop: nothing is published.
