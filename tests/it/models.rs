@@ -218,10 +218,17 @@ struct World {
     warehouse: PathBuf,
 }
 
+/// Names the shared world's directory in the system's temporary directory.
+const WORLD_PREFIX: &str = "aftersight-models-world-";
+
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        remove_stale_worlds();
+        let dir = tempfile::Builder::new()
+            .prefix(WORLD_PREFIX)
+            .tempdir()
+            .unwrap();
         let raw = gen_into(dir.path(), "raw", 0.1, 11, 0.0, ExportFormat::Csv);
         let warehouse = ingest_clean(&raw, &dir.path().join("warehouse"));
         World {
@@ -230,6 +237,30 @@ fn world() -> &'static World {
             warehouse,
         }
     })
+}
+
+/// A static is never dropped, so the shared world's directory outlives the
+/// test run. Each run removes those of runs that started over an hour ago
+/// (a run takes minutes; a younger one may belong to a run still going).
+fn remove_stale_worlds() {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&temp) else {
+        return;
+    };
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(WORLD_PREFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified < hour_ago);
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs a future on a fresh runtime, after building the shared world (which
