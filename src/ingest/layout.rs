@@ -50,9 +50,9 @@ use crate::schema::{ColumnType, Table};
 pub const MONTH_COLUMN: &str = "month";
 /// Rows per Parquet row group at most.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
-/// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory.
-/// A scale 1 export (about 250 MB of rows) stays in memory; at scale 10 most
-/// rows are spilled.
+/// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory,
+/// besides the one spill on its way to disk. A scale 1 export (about 250 MB
+/// of rows) stays in memory; at scale 10 most rows are spilled.
 pub const MEMORY_BUDGET: usize = 256 << 20;
 
 /// How many bytes of accepted rows the tables of a batch may keep in memory,
