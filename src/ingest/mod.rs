@@ -808,23 +808,17 @@ fn ingest_file(
     let failed = AtomicBool::new(false);
     let keys_read_only: &KeyRegistry = keys;
     let work = || -> Result<(), IngestError> {
-        let mut done: Option<Vec<u8>> = None;
         while !failed.load(Ordering::Relaxed) {
-            let next = {
-                let mut chunks = chunks
-                    .lock()
-                    .expect("no thread panics while holding the lock");
-                if let Some(bytes) = done.take() {
-                    chunks.recycle(bytes);
-                }
-                chunks.next_chunk()
-            };
+            let next = chunks
+                .lock()
+                .expect("no thread panics while holding the lock")
+                .next_chunk();
             let Some(chunk) = next? else {
                 return Ok(());
             };
             let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;
             bar.inc(chunk.bytes.len() as u64);
-            done = Some(chunk.bytes);
+            drop(chunk);
             hand_over(outcome, &finished, &committer)?;
         }
         Ok(())
