@@ -30,17 +30,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
-use datafusion::arrow::error::ArrowError;
-use datafusion::arrow::ipc::reader::FileReader as IpcReader;
-use datafusion::arrow::ipc::writer::FileWriter as IpcWriter;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
+use super::direct::{SpillReader, SpillWriter};
 use super::{IngestError, encode_err, text_value};
 use crate::dates::civil_from_days;
 use crate::fsutil::io_error;
@@ -126,15 +125,13 @@ struct SpillFile {
 impl SpillFile {
     /// Starts the thread that writes `path`.
     fn create(path: &Path, table: Table) -> Result<SpillFile, IngestError> {
-        let file = File::create(path).map_err(io_error("create", path))?;
+        let mut writer = SpillWriter::create(path, &table.arrow_schema())
+            .map_err(encode_err(format!("creating {}", path.display())))?;
         let (spills, received) = std::sync::mpsc::sync_channel::<Vec<Vec<RecordBatch>>>(0);
         let writer = std::thread::Builder::new()
             .name(format!("spill {table}"))
             .spawn(move || {
                 let schema = table.arrow_schema();
-                let mut writer =
-                    IpcWriter::try_new(BufWriter::with_capacity(1 << 16, file), &schema)
-                        .map_err(encode_err("a spill file"))?;
                 for parts in received {
                     for slices in parts {
                         let batch = concat_batches(&schema, &slices)
@@ -518,28 +515,25 @@ fn writer_properties(table: Table) -> WriterProperties {
         .build()
 }
 
-fn open_ipc(path: &Path) -> Result<IpcReader<File>, IngestError> {
-    let file = File::open(path).map_err(io_error("open", path))?;
-    IpcReader::try_new(file, None).map_err(encode_err(format!("reading {}", path.display())))
-}
-
-/// Writes every spilled part as one Parquet file in `out`, one part per
-/// thread at a time, largest first; the files come back in table and
-/// partition order.
+/// Writes every spilled part as one Parquet file in `out`, largest first,
+/// on one thread more than `cores`: spilled parts are read from disk around
+/// the page cache, and while one thread waits for its read the others keep
+/// the cores busy. The files come back in table and partition order.
 pub fn write_parts(
     mut parts: Vec<SpillPart>,
     out: &Path,
-    threads: usize,
+    cores: usize,
 ) -> Result<Vec<WrittenFile>, IngestError> {
     parts.sort_by_key(|p| std::cmp::Reverse(p.rows));
     fs::create_dir_all(out).map_err(io_error("create directory", out))?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<WrittenFile, IngestError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
+        for _ in 0..cores.max(1) + 1 {
             scope.spawn(|| {
+                let mut scratch = Vec::new();
                 while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = write_part(part, out);
+                    let result = write_part(part, out, &mut scratch);
                     let failed = result.is_err();
                     results
                         .lock()
@@ -561,7 +555,13 @@ pub fn write_parts(
     Ok(files)
 }
 
-fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> {
+/// Writes one part; `scratch` is memory to read spilled batches into, kept
+/// from part to part.
+fn write_part(
+    part: &SpillPart,
+    out: &Path,
+    scratch: &mut Vec<u8>,
+) -> Result<WrittenFile, IngestError> {
     let table = part.table;
     let what = match &part.partition {
         Some(p) => format!("{p} of {table}"),
@@ -581,47 +581,54 @@ fn write_part(part: &SpillPart, out: &Path) -> Result<WrittenFile, IngestError> 
         Some(writer_properties(table)),
     )
     .map_err(encode_err(format!("writing {what}")))?;
-    let batches: Box<dyn Iterator<Item = Result<RecordBatch, IngestError>>> = match &part.source {
-        PartSource::Memory(batches) => Box::new(batches.iter().cloned().map(Ok)),
-        PartSource::File(path, batches) => {
-            let mut reader = open_ipc(path)?;
-            let failed = format!("reading spilled {what}");
-            let read = move |index: usize| -> Result<RecordBatch, IngestError> {
-                reader
-                    .set_index(index)
-                    .map_err(encode_err(failed.clone()))?;
-                reader
-                    .next()
-                    .unwrap_or_else(|| Err(ArrowError::IpcError(format!("no batch {index}"))))
-                    .map_err(encode_err(failed.clone()))
-            };
-            Box::new(batches.clone().into_iter().map(read))
-        }
+    // A month is read whole, to be sorted; a dimension table a batch at a time.
+    let groups: Vec<Vec<usize>> = match (&part.source, table.event_column()) {
+        (PartSource::File(_, indexes), None) => indexes.iter().map(|&i| vec![i]).collect(),
+        (PartSource::File(_, indexes), Some(_)) => vec![indexes.clone()],
+        (PartSource::Memory(_), _) => vec![Vec::new()],
+    };
+    let reader = match &part.source {
+        PartSource::File(path, _) => Some(
+            SpillReader::open(path, schema.clone())
+                .map_err(encode_err(format!("reading spilled {what}")))?,
+        ),
+        PartSource::Memory(_) => None,
     };
     let mut rows = 0u64;
-    match table.event_column() {
-        None => {
-            for batch in batches {
-                let batch = batch?;
-                rows += batch.num_rows() as u64;
-                writer
-                    .write(&batch)
-                    .map_err(encode_err(format!("writing {what}")))?;
+    for group in groups {
+        let (batches, read_into) = match (&part.source, &reader) {
+            (PartSource::File(..), Some(reader)) => {
+                let (batches, buffer) = reader
+                    .read(&group, std::mem::take(scratch))
+                    .map_err(encode_err(format!("reading spilled {what}")))?;
+                (batches, Some(buffer))
             }
-        }
-        Some(event) => {
-            let batches = batches.collect::<Result<Vec<RecordBatch>, _>>()?;
-            let all = concat_batches(&schema, &batches).map_err(encode_err(what.clone()))?;
-            drop(batches);
-            let event = table.column_index(event).expect("event column exists");
-            let order = order_by_time(all.column(event));
-            let sorted =
-                take_record_batch(&all, &order).map_err(encode_err(format!("sorting {what}")))?;
-            drop(all);
-            rows = sorted.num_rows() as u64;
+            (PartSource::Memory(batches), _) => (batches.clone(), None),
+            (PartSource::File(..), None) => unreachable!("a spilled part has a reader"),
+        };
+        let out = match table.event_column() {
+            None => batches,
+            Some(event) => {
+                let all = concat_batches(&schema, &batches).map_err(encode_err(what.clone()))?;
+                drop(batches);
+                let event = table.column_index(event).expect("event column exists");
+                let order = order_by_time(all.column(event));
+                vec![
+                    take_record_batch(&all, &order)
+                        .map_err(encode_err(format!("sorting {what}")))?,
+                ]
+            }
+        };
+        for batch in &out {
+            rows += batch.num_rows() as u64;
             writer
-                .write(&sorted)
+                .write(batch)
                 .map_err(encode_err(format!("writing {what}")))?;
+        }
+        drop(out);
+        // The batches were the last users of the memory they were read into.
+        if let Some(Ok(memory)) = read_into.map(Buffer::into_vec) {
+            *scratch = memory;
         }
     }
     writer

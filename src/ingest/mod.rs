@@ -24,6 +24,7 @@
 //!    manifest is then replaced atomically. Until that rename, readers see the
 //!    previous warehouse; after it, the new one.
 
+mod direct;
 pub mod keys;
 pub mod layout;
 pub mod source;

@@ -295,8 +295,11 @@ impl Drop for ChunkBytes {
         // loses nothing: a later access (a neighbouring chunk sharing a page
         // at the boundary) reads them back from the file.
         let _ = unsafe {
-            self.map
-                .unchecked_advise_range(UncheckedAdvice::DontNeed, self.range.start, self.range.len())
+            self.map.unchecked_advise_range(
+                UncheckedAdvice::DontNeed,
+                self.range.start,
+                self.range.len(),
+            )
         };
     }
 }

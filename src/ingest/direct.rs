@@ -1,0 +1,341 @@
+//! Spill files that bypass the page cache.
+//!
+//! A spill file is written once and read back once, minutes later at most.
+//! Through the page cache every byte would first be copied into freshly
+//! allocated cache pages, and on a virtual machine touching fresh memory is
+//! slow: on the development VM, writing 1.6 GB took 4.3 s of system time
+//! buffered and 0.2 s with `O_DIRECT`. So [`SpillWriter`] gathers the Arrow
+//! IPC stream in one aligned buffer it reuses and writes whole blocks, and
+//! [`SpillReader`] reads a batch's aligned byte range straight into memory
+//! the caller recycles. Where the file system refuses `O_DIRECT` (tmpfs),
+//! the same code runs through the page cache.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::Range;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::ipc::reader::{FileDecoder, read_footer_length};
+use datafusion::arrow::ipc::writer::FileWriter;
+use datafusion::arrow::ipc::{Block, MetadataVersion, root_as_footer};
+use datafusion::arrow::record_batch::RecordBatch;
+
+/// Alignment of `O_DIRECT` transfers: offsets, lengths and memory.
+const BLOCK: usize = 4096;
+/// Bytes gathered before a write.
+const WRITE_BUFFER: usize = 4 << 20;
+
+/// Opens `path` with `O_DIRECT`, or without where the file system refuses it.
+fn open_direct(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    match options.clone().custom_flags(libc::O_DIRECT).open(path) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => options.open(path),
+        opened => opened,
+    }
+}
+
+/// A byte buffer whose usable region starts on a [`BLOCK`] boundary.
+struct Aligned {
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl Aligned {
+    /// An aligned region of at least `len` bytes, reusing `bytes`' memory.
+    fn new(mut bytes: Vec<u8>, len: usize) -> Aligned {
+        bytes.clear();
+        bytes.resize(len + BLOCK, 0);
+        let start = bytes.as_ptr().align_offset(BLOCK);
+        Aligned { bytes, start }
+    }
+
+    fn region(&mut self, range: Range<usize>) -> &mut [u8] {
+        &mut self.bytes[self.start + range.start..self.start + range.end]
+    }
+}
+
+/// An Arrow IPC file written in whole aligned blocks.
+pub struct SpillWriter {
+    ipc: FileWriter<BlockWriter>,
+}
+
+impl SpillWriter {
+    /// Creates (or truncates) the file at `path` for batches of `schema`.
+    pub fn create(path: &Path, schema: &Schema) -> Result<SpillWriter, ArrowError> {
+        let file = open_direct(
+            OpenOptions::new().write(true).create(true).truncate(true),
+            path,
+        )?;
+        let sink = BlockWriter {
+            file,
+            buffer: Aligned::new(Vec::new(), WRITE_BUFFER),
+            filled: 0,
+            written: 0,
+        };
+        Ok(SpillWriter {
+            ipc: FileWriter::try_new(sink, schema)?,
+        })
+    }
+
+    /// Appends a batch; its index in the file is the number of batches before it.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
+        self.ipc.write(batch)
+    }
+
+    /// Writes the footer and the last partial block, and trims the padding.
+    pub fn finish(self) -> Result<(), ArrowError> {
+        let mut sink = self.ipc.into_inner()?;
+        let filled = sink.filled;
+        let padded = filled.next_multiple_of(BLOCK);
+        sink.buffer.region(filled..padded).fill(0);
+        sink.file.write_all(sink.buffer.region(0..padded))?;
+        sink.file.set_len(sink.written + filled as u64)?;
+        Ok(())
+    }
+}
+
+/// Gathers bytes and writes them to the file [`WRITE_BUFFER`] at a time;
+/// the remainder waits for [`SpillWriter::finish`].
+struct BlockWriter {
+    file: File,
+    buffer: Aligned,
+    filled: usize,
+    written: u64,
+}
+
+impl Write for BlockWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(WRITE_BUFFER - self.filled);
+        self.buffer
+            .region(self.filled..self.filled + n)
+            .copy_from_slice(&data[..n]);
+        self.filled += n;
+        if self.filled == WRITE_BUFFER {
+            self.file.write_all(self.buffer.region(0..WRITE_BUFFER))?;
+            self.written += WRITE_BUFFER as u64;
+            self.filled = 0;
+        }
+        Ok(n)
+    }
+
+    /// Whole blocks only reach the file; [`SpillWriter::finish`] writes the rest.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads batches of a finished spill file by index.
+pub struct SpillReader {
+    file: File,
+    path: PathBuf,
+    schema: Arc<Schema>,
+    version: MetadataVersion,
+    blocks: Vec<Block>,
+}
+
+impl SpillReader {
+    /// Opens a file [`SpillWriter`] finished and reads its footer.
+    pub fn open(path: &Path, schema: Arc<Schema>) -> Result<SpillReader, ArrowError> {
+        let file = open_direct(OpenOptions::new().read(true), path)?;
+        let len = file.metadata()?.len() as usize;
+        let tail = 10.min(len);
+        let (buffer, at) = read_range(&file, len - tail..len, Vec::new())?;
+        let trailer: [u8; 10] = buffer[at.clone()]
+            .try_into()
+            .map_err(|_| ArrowError::IpcError(format!("{} is truncated", path.display())))?;
+        let footer_len = read_footer_length(trailer)?;
+        let footer_start = len
+            .checked_sub(10 + footer_len)
+            .ok_or_else(|| ArrowError::IpcError(format!("{} is truncated", path.display())))?;
+        let (buffer, at) = read_range(&file, footer_start..len - 10, Vec::new())?;
+        let footer =
+            root_as_footer(&buffer[at]).map_err(|e| ArrowError::IpcError(e.to_string()))?;
+        let blocks = footer
+            .recordBatches()
+            .map(|b| b.iter().copied().collect())
+            .unwrap_or_default();
+        Ok(SpillReader {
+            file,
+            path: path.to_path_buf(),
+            schema,
+            version: footer.version(),
+            blocks,
+        })
+    }
+
+    /// The batches at `indexes`, in that order. They are read into `scratch`
+    /// (memory to reuse); once they are dropped, [`Buffer::into_vec`] on the
+    /// returned buffer gives that memory back.
+    pub fn read(
+        &self,
+        indexes: &[usize],
+        scratch: Vec<u8>,
+    ) -> Result<(Vec<RecordBatch>, Buffer), ArrowError> {
+        let mut ranges = Vec::with_capacity(indexes.len());
+        for &index in indexes {
+            let block = self.blocks.get(index).ok_or_else(|| {
+                ArrowError::IpcError(format!("{} has no batch {index}", self.path.display()))
+            })?;
+            let start = block.offset() as usize;
+            let len = block.metaDataLength() as usize + block.bodyLength() as usize;
+            ranges.push(start..start + len);
+        }
+        let (buffer, at) = read_ranges(&self.file, &ranges, scratch)?;
+        let decoder = FileDecoder::new(Arc::clone(&self.schema), self.version);
+        let batches = indexes
+            .iter()
+            .zip(at)
+            .map(|(&index, at)| {
+                let data = buffer.slice_with_length(at.start, at.len());
+                decoder
+                    .read_record_batch(&self.blocks[index], &data)?
+                    .ok_or_else(|| {
+                        ArrowError::IpcError(format!(
+                            "{} batch {index} is empty",
+                            self.path.display()
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((batches, buffer))
+    }
+}
+
+/// Reads one byte range; where it lies in the returned buffer.
+fn read_range(
+    file: &File,
+    range: Range<usize>,
+    scratch: Vec<u8>,
+) -> io::Result<(Buffer, Range<usize>)> {
+    let (buffer, mut at) = read_ranges(file, std::slice::from_ref(&range), scratch)?;
+    Ok((buffer, at.remove(0)))
+}
+
+/// Reads byte ranges of a file, each through an aligned read of the blocks
+/// around it, into `scratch`; where each range lies in the returned buffer.
+fn read_ranges(
+    file: &File,
+    ranges: &[Range<usize>],
+    scratch: Vec<u8>,
+) -> io::Result<(Buffer, Vec<Range<usize>>)> {
+    let aligned: Vec<Range<usize>> = ranges
+        .iter()
+        .map(|r| r.start / BLOCK * BLOCK..r.end.next_multiple_of(BLOCK))
+        .collect();
+    let total = aligned.iter().map(ExactSizeIterator::len).sum();
+    let mut memory = Aligned::new(scratch, total);
+    let mut at = Vec::with_capacity(ranges.len());
+    let mut pos = 0;
+    for (range, block) in ranges.iter().zip(&aligned) {
+        let region = memory.region(pos..pos + block.len());
+        let mut done = 0;
+        while done < region.len() {
+            match file.read_at(&mut region[done..], (block.start + done) as u64) {
+                Ok(0) => break, // the file's last block is partial
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if block.start + done < range.end {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a spill file ends before the batch it should hold",
+            ));
+        }
+        let offset = memory.start + pos + (range.start - block.start);
+        at.push(offset..offset + range.len());
+        pos += block.len();
+    }
+    Ok((Buffer::from_vec(memory.bytes), at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{AsArray, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
+
+    /// A batch of `rows` rows numbered from `first`, with text long enough
+    /// that a few batches cross the write buffer's boundary.
+    fn batch(schema: &Arc<Schema>, first: i64, rows: usize) -> RecordBatch {
+        let numbers: Vec<i64> = (first..first + rows as i64).collect();
+        let text: Vec<String> = numbers.iter().map(|n| format!("row {n:>40}")).collect();
+        RecordBatch::try_new(
+            Arc::clone(schema),
+            vec![
+                Arc::new(Int64Array::from(numbers)),
+                Arc::new(StringArray::from(text)),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_come_back_by_index_whatever_their_alignment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spill.arrow");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("text", DataType::Utf8, false),
+        ]));
+        // Sizes from one row to several write buffers' worth.
+        let sizes = [1, 37, 100_000, 3, 250_000, 4096, 1];
+        let mut writer = SpillWriter::create(&path, &schema).unwrap();
+        let mut first = 0;
+        let mut firsts = Vec::new();
+        for &rows in &sizes {
+            writer.write(&batch(&schema, first, rows)).unwrap();
+            firsts.push(first);
+            first += rows as i64;
+        }
+        writer.finish().unwrap();
+
+        let reader = SpillReader::open(&path, Arc::clone(&schema)).unwrap();
+        let mut scratch = Vec::new();
+        for indexes in [vec![6, 0, 4], vec![2], vec![5, 1, 3, 1]] {
+            let (batches, memory) = reader.read(&indexes, scratch).unwrap();
+            for (&index, got) in indexes.iter().zip(&batches) {
+                assert_eq!(got, &batch(&schema, firsts[index], sizes[index]));
+            }
+            let last = batches
+                .last()
+                .unwrap()
+                .column(0)
+                .as_primitive::<Int64Type>();
+            assert_eq!(last.value(0), firsts[*indexes.last().unwrap()]);
+            drop(batches);
+            scratch = memory
+                .into_vec()
+                .expect("the batches were the memory's last users");
+        }
+        let error = reader.read(&[7], scratch).unwrap_err().to_string();
+        assert!(error.contains("has no batch 7"), "{error}");
+    }
+
+    #[test]
+    fn a_truncated_spill_file_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spill.arrow");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("text", DataType::Utf8, false),
+        ]));
+        let mut writer = SpillWriter::create(&path, &schema).unwrap();
+        writer.write(&batch(&schema, 0, 1000)).unwrap();
+        writer.finish().unwrap();
+        for len in [0, 5, 200] {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(len)
+                .unwrap();
+            assert!(SpillReader::open(&path, Arc::clone(&schema)).is_err());
+        }
+    }
+}
