@@ -8,7 +8,7 @@
 //! and deleting hundreds of small files costs the file system more than
 //! reading one file's batches by index). A thread per spill file writes it,
 //! so that committing chunks never waits for the disk; one spill at a time
-//! is in flight. Spill files bypass the page cache (see [`super::direct`]).
+//! is in flight. Spill files bypass the page cache (`src/ingest/direct.rs`).
 //! Once every file is read, [`write_parts`] turns each part into one Parquet
 //! file, largest first, on one thread more than there are cores, so that a
 //! thread waiting for its spilled rows leaves no core idle. A month is sorted by
