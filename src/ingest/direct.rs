@@ -260,6 +260,13 @@ mod tests {
     use datafusion::arrow::array::{AsArray, Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Int64Type};
 
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("text", DataType::Utf8, false),
+        ]))
+    }
+
     /// A batch of `rows` rows numbered from `first`, with text long enough
     /// that a few batches cross the write buffer's boundary.
     fn batch(schema: &Arc<Schema>, first: i64, rows: usize) -> RecordBatch {
@@ -279,10 +286,7 @@ mod tests {
     fn batches_come_back_by_index_whatever_their_alignment() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spill.arrow");
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("n", DataType::Int64, false),
-            Field::new("text", DataType::Utf8, false),
-        ]));
+        let schema = schema();
         // Sizes from one row to several write buffers' worth.
         let sizes = [1, 37, 100_000, 3, 250_000, 4096, 1];
         let mut writer = SpillWriter::create(&path, &schema).unwrap();
@@ -321,10 +325,7 @@ mod tests {
     fn a_truncated_spill_file_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spill.arrow");
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("n", DataType::Int64, false),
-            Field::new("text", DataType::Utf8, false),
-        ]));
+        let schema = schema();
         let mut writer = SpillWriter::create(&path, &schema).unwrap();
         writer.write(&batch(&schema, 0, 1000)).unwrap();
         writer.finish().unwrap();
