@@ -527,6 +527,18 @@ pub fn write_parts(
 ) -> Result<Vec<WrittenFile>, IngestError> {
     parts.sort_by_key(|p| std::cmp::Reverse(p.rows));
     fs::create_dir_all(out).map_err(io_error("create directory", out))?;
+    // Parts left to write per spill file: the last one removes the file, so
+    // that freeing its blocks overlaps the other threads' work instead of
+    // delaying the end of the batch.
+    let mut unread: BTreeMap<&Path, AtomicUsize> = BTreeMap::new();
+    for part in &parts {
+        if let PartSource::File(path, _) = &part.source {
+            unread
+                .entry(path)
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<WrittenFile, IngestError>>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -535,6 +547,12 @@ pub fn write_parts(
                 let mut scratch = Vec::new();
                 while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let result = write_part(part, out, &mut scratch);
+                    if let (Ok(_), PartSource::File(path, _)) = (&result, &part.source)
+                        && unread[path.as_path()].fetch_sub(1, Ordering::Relaxed) == 1
+                    {
+                        // Best effort: the staging directory goes anyway once the batch ends.
+                        let _ = fs::remove_file(path);
+                    }
                     let failed = result.is_err();
                     results
                         .lock()
