@@ -301,7 +301,7 @@ mod tests {
 
         let reader = SpillReader::open(&path, Arc::clone(&schema)).unwrap();
         let mut scratch = Vec::new();
-        for indexes in [vec![6, 0, 4], vec![2], vec![5, 1, 3, 1]] {
+        for indexes in [vec![6, 0, 4], vec![2, 3, 4], vec![5, 1, 3, 1]] {
             let (batches, memory) = reader.read(&indexes, scratch).unwrap();
             for (&index, got) in indexes.iter().zip(&batches) {
                 assert_eq!(got, &batch(&schema, firsts[index], sizes[index]));
