@@ -814,7 +814,7 @@ fn ingest_file(
                 .lock()
                 .expect("no thread panics while holding the lock")
                 .next_chunk();
-            let Some(chunk) = next? else {
+            let Some(chunk) = next else {
                 return Ok(());
             };
             let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;

@@ -291,9 +291,9 @@ impl Deref for ChunkBytes {
 impl Drop for ChunkBytes {
     #[allow(unsafe_code)]
     fn drop(&mut self) {
-        // SAFETY: the map is read-only and private, so dropping its pages
-        // loses nothing: a later access (a neighbouring chunk sharing a page
-        // at the boundary) reads them back from the file.
+        // SAFETY: the map is read-only and nothing writes through it, so
+        // dropping its pages loses nothing: a later access (a neighbouring
+        // chunk sharing a page at the boundary) reads them back from the file.
         let _ = unsafe {
             self.map.unchecked_advise_range(
                 UncheckedAdvice::DontNeed,
@@ -475,10 +475,10 @@ pub struct ChunkReader {
 impl ChunkReader {
     /// The next chunk: the records up to the first record end at or after
     /// the target size; `None` at the end of the file.
-    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, SourceError> {
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
         let rest = &self.map[self.offset..];
         if rest.is_empty() {
-            return Ok(None);
+            return None;
         }
         let (len, newlines) = self.split(rest);
         if let Some(hasher) = &mut self.hasher {
@@ -496,7 +496,7 @@ impl ChunkReader {
         self.seq += 1;
         self.offset += len;
         self.line += newlines;
-        Ok(Some(chunk))
+        Some(chunk)
     }
 
     /// The SHA-256 of the file, once every chunk has been read (if asked for).
