@@ -600,30 +600,30 @@ fn write_part(
         Some(writer_properties(table)),
     )
     .map_err(encode_err(format!("writing {what}")))?;
-    // A month is read whole, to be sorted; a dimension table a batch at a time.
-    let groups: Vec<Vec<usize>> = match (&part.source, table.event_column()) {
-        (PartSource::File(_, indexes), None) => indexes.iter().map(|&i| vec![i]).collect(),
-        (PartSource::File(_, indexes), Some(_)) => vec![indexes.clone()],
-        (PartSource::Memory(_), _) => vec![Vec::new()],
-    };
-    let reader = match &part.source {
-        PartSource::File(path, _) => Some(
-            SpillReader::open(path, schema.clone())
-                .map_err(encode_err(format!("reading spilled {what}")))?,
-        ),
-        PartSource::Memory(_) => None,
+    // Spilled rows come back by group of batches: a month whole, to be
+    // sorted; a dimension table a batch at a time. Rows in memory are there.
+    let (reader, groups, in_memory): (_, Vec<&[usize]>, &[RecordBatch]) = match &part.source {
+        PartSource::Memory(batches) => (None, vec![&[]], batches),
+        PartSource::File(path, indexes) => {
+            let reader = SpillReader::open(path, schema.clone())
+                .map_err(encode_err(format!("reading spilled {what}")))?;
+            let groups = match table.event_column() {
+                Some(_) => vec![indexes.as_slice()],
+                None => indexes.chunks(1).collect(),
+            };
+            (Some(reader), groups, &[])
+        }
     };
     let mut rows = 0u64;
     for group in groups {
-        let (batches, read_into) = match (&part.source, &reader) {
-            (PartSource::File(..), Some(reader)) => {
+        let (batches, read_into) = match &reader {
+            Some(reader) => {
                 let (batches, buffer) = reader
-                    .read(&group, std::mem::take(scratch))
+                    .read(group, std::mem::take(scratch))
                     .map_err(encode_err(format!("reading spilled {what}")))?;
                 (batches, Some(buffer))
             }
-            (PartSource::Memory(batches), _) => (batches.clone(), None),
-            (PartSource::File(..), None) => unreachable!("a spilled part has a reader"),
+            None => (in_memory.to_vec(), None),
         };
         let out = match table.event_column() {
             None => batches,
