@@ -480,7 +480,7 @@ impl ChunkReader {
         if rest.is_empty() {
             return None;
         }
-        let (len, newlines) = self.split(rest);
+        let (len, newlines) = chunk_end(rest, self.target, self.quoted);
         if let Some(hasher) = &mut self.hasher {
             hasher.update(&rest[..len]);
         }
@@ -505,33 +505,36 @@ impl ChunkReader {
             .then_some(self.hasher?)
             .map(hex)
     }
+}
 
-    /// Where the chunk at the start of `rest` ends (the whole of `rest` when
-    /// no record ends past the target), and the newlines in it.
-    fn split(&self, rest: &[u8]) -> (usize, u64) {
-        let mut newlines = 0;
-        if self.quoted {
-            let mut in_quotes = false;
-            for at in memchr::memchr2_iter(b'"', b'\n', rest) {
-                if rest[at] == b'"' {
-                    in_quotes = !in_quotes;
-                    continue;
-                }
-                newlines += 1;
-                if !in_quotes && at + 1 >= self.target {
-                    return (at + 1, newlines);
-                }
-            }
-        } else {
-            for at in memchr::memchr_iter(b'\n', rest) {
-                newlines += 1;
-                if at + 1 >= self.target {
-                    return (at + 1, newlines);
-                }
-            }
-        }
-        (rest.len(), newlines)
+/// Where the chunk at the start of `rest` ends (the whole of `rest` when no
+/// record ends at or past `target` bytes), and the newlines in it.
+///
+/// This runs under the lock the parsing threads share, so it scans with
+/// counts rather than stopping at every newline: the quotes before the
+/// target give the quoting state there (`quoted`: CSV), and only from the
+/// target on is each quote and newline looked at.
+fn chunk_end(rest: &[u8], target: usize, quoted: bool) -> (usize, u64) {
+    let newlines = |bytes: &[u8]| memchr::memchr_iter(b'\n', bytes).count() as u64;
+    // A record ending at `at` (its newline) ends the chunk if `at + 1 >= target`.
+    let from = target.saturating_sub(1);
+    if rest.len() <= from {
+        return (rest.len(), newlines(rest));
     }
+    let end = if quoted {
+        let mut in_quotes = memchr::memchr_iter(b'"', &rest[..from]).count() % 2 == 1;
+        memchr::memchr2_iter(b'"', b'\n', &rest[from..]).find(|&at| {
+            if rest[from + at] == b'"' {
+                in_quotes = !in_quotes;
+                return false;
+            }
+            !in_quotes
+        })
+    } else {
+        memchr::memchr(b'\n', &rest[from..])
+    };
+    let len = end.map_or(rest.len(), |at| from + at + 1);
+    (len, newlines(&rest[..len]))
 }
 
 /// Iterates the records of one [`Chunk`].
@@ -922,6 +925,56 @@ mod tests {
     fn header_names_are_normalised() {
         assert_eq!(normalise_name("\u{feff} Station ID "), "station_id");
         assert_eq!(normalise_name("opened at"), "opened_at");
+    }
+
+    /// The chunk end the way it is defined: the first newline outside
+    /// quotes at or after `target - 1`, counting quotes from the start.
+    fn naive_split(rest: &[u8], target: usize, quoted: bool) -> (usize, u64) {
+        let (mut in_quotes, mut newlines) = (false, 0);
+        for (at, &b) in rest.iter().enumerate() {
+            match b {
+                b'"' if quoted => in_quotes = !in_quotes,
+                b'\n' => {
+                    newlines += 1;
+                    if !in_quotes && at + 1 >= target {
+                        return (at + 1, newlines);
+                    }
+                }
+                _ => {}
+            }
+        }
+        (rest.len(), newlines)
+    }
+
+    #[test]
+    fn chunks_end_at_the_first_record_end_past_the_target() {
+        // Deterministic pseudo-random text, dense in quotes and newlines.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let text: Vec<u8> = (0..5000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                match state % 10 {
+                    0 => b'"',
+                    1 | 2 => b'\n',
+                    3 => b',',
+                    _ => b'a',
+                }
+            })
+            .collect();
+        for quoted in [true, false] {
+            for target in [0, 1, 2, 3, 7, 64, 333, 4999, 5000, 5001, 9000] {
+                for start in [0, 1, 17, 2500, 4999, 5000] {
+                    let rest = &text[start..];
+                    assert_eq!(
+                        chunk_end(rest, target, quoted),
+                        naive_split(rest, target, quoted),
+                        "quoted {quoted}, target {target}, start {start}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
