@@ -46,7 +46,7 @@ enum Command {
         after_long_help = "Files are matched to tables by name (repair_orders.csv, repair_orders_2026-10.ndjson, ...).
 Headers are matched by name. Each rejected row is kept in WAREHOUSE/quarantine with its file, line,
 column, rule and raw bytes; for every file, read = published + quarantined. Files already ingested
-(same SHA-256) are skipped, so re-running is safe. The warehouse manifest is replaced atomically:
+(same BLAKE3 content hash) are skipped, so re-running is safe. The warehouse manifest is replaced atomically:
 readers see the old or the new warehouse, never a mix.
 
 Examples:

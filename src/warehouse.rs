@@ -65,7 +65,13 @@ pub struct TableFiles {
 /// One ingested source file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SourceRecord {
-    /// SHA-256 of the file's bytes: identifies the file across renames.
+    /// BLAKE3 of the file's bytes, hex: identifies the file across renames.
+    /// Empty for a file recorded by an older version, which kept only `sha256`.
+    #[serde(default)]
+    pub blake3: String,
+    /// SHA-256 of the file's bytes, hex, as older versions recorded it; empty
+    /// (and left out of the manifest) for files ingested since.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
     /// Path as given when ingested.
     pub path: String,

@@ -5,7 +5,7 @@
 //! 1. Lock the warehouse, read its manifest, and remove leftovers of an
 //!    interrupted run (files the manifest does not list).
 //! 2. Find the input files, name each one's table from its file name, hash
-//!    its content, and skip files already ingested (same SHA-256).
+//!    its content (BLAKE3), and skip files already ingested (same hash).
 //! 3. Load the keys already in the warehouse, then read the new files in
 //!    table dependency order. Each file is cut into chunks of whole records
 //!    ([`source`]); every core takes chunks in turn, decodes and validates
@@ -152,8 +152,8 @@ pub struct FileReport {
     pub format: &'static str,
     /// Encoding used.
     pub encoding: &'static str,
-    /// Content hash.
-    pub sha256: String,
+    /// Content hash (BLAKE3, hex).
+    pub blake3: String,
     /// `ingested`, or `unchanged` when the same content was ingested before.
     pub status: &'static str,
     /// Data rows read.
@@ -207,7 +207,15 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
 
     let mut sources = discover(&config.inputs)?;
     hash_possible_repeats(&mut sources, &manifest)?;
-    let known: HashSet<&str> = manifest.sources.iter().map(|s| s.sha256.as_str()).collect();
+    let known = |hash: fn(&SourceRecord) -> &str| -> HashSet<&str> {
+        manifest
+            .sources
+            .iter()
+            .map(hash)
+            .filter(|h| !h.is_empty())
+            .collect()
+    };
+    let (known_blake3, known_sha256) = (known(|s| &s.blake3), known(|s| &s.sha256));
     let mut seen = HashSet::new();
     let mut report = IngestReport {
         warehouse: root.clone(),
@@ -223,14 +231,17 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
         let repeated = s
             .sha256
             .as_ref()
-            .is_some_and(|h| known.contains(h.as_str()) || !seen.insert(h.clone()));
+            .is_some_and(|h| known_sha256.contains(h.as_str()))
+            || s.blake3
+                .as_ref()
+                .is_some_and(|h| known_blake3.contains(h.as_str()) || !seen.insert(h.clone()));
         if repeated {
             report.files.push(FileReport {
                 path: s.path.clone(),
                 table: s.table.name(),
                 format: s.format.name(),
                 encoding: "",
-                sha256: s.sha256.clone().unwrap_or_default(),
+                blake3: s.blake3.clone().unwrap_or_default(),
                 status: "unchanged",
                 rows_read: 0,
                 rows_published: 0,
@@ -300,7 +311,8 @@ async fn run_batch(
         )?;
         let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
         new_sources.push(SourceRecord {
-            sha256: file_report.sha256.clone(),
+            blake3: file_report.blake3.clone(),
+            sha256: String::new(),
             bytes: source.bytes,
             path: source.path.display().to_string(),
             table: source.table.name().into(),
@@ -490,6 +502,7 @@ fn discover(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, IngestError> {
                 table,
                 format,
                 bytes,
+                blake3: None,
                 sha256: None,
             })
         })
@@ -498,12 +511,19 @@ fn discover(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, IngestError> {
 
 /// Hashes the files that could repeat an ingested file or each other: those
 /// whose size matches another's (every file, if the manifest predates sizes).
-/// The others are hashed while they are read.
+/// The others are hashed while they are read. A file whose size matches one
+/// that an older manifest recorded by SHA-256 alone gets its SHA-256 too.
 fn hash_possible_repeats(
     sources: &mut [SourceFile],
     manifest: &Manifest,
 ) -> Result<(), IngestError> {
-    let legacy = manifest.sources.iter().any(|s| s.bytes == 0);
+    let sizes_unknown = manifest.sources.iter().any(|s| s.bytes == 0);
+    let sha256_only: HashSet<u64> = manifest
+        .sources
+        .iter()
+        .filter(|s| s.blake3.is_empty())
+        .map(|s| s.bytes)
+        .collect();
     let mut sizes: BTreeMap<u64, usize> = BTreeMap::new();
     for size in manifest
         .sources
@@ -514,7 +534,10 @@ fn hash_possible_repeats(
         *sizes.entry(size).or_default() += 1;
     }
     for s in sources {
-        if legacy || sizes[&s.bytes] > 1 {
+        if sizes_unknown || sizes[&s.bytes] > 1 {
+            s.blake3 = Some(source::blake3_file(&s.path)?);
+        }
+        if sizes_unknown || sha256_only.contains(&s.bytes) {
             s.sha256 = Some(source::sha256_file(&s.path)?);
         }
     }
@@ -789,7 +812,7 @@ fn ingest_file(
 ) -> Result<FileReport, IngestError> {
     let table = source.table;
     let head = RecordReader::open(source, encoding)?;
-    let chunks = Mutex::new(head.chunks(&source.path, chunk_bytes, source.sha256.is_none())?);
+    let chunks = Mutex::new(head.chunks(&source.path, chunk_bytes, source.blake3.is_none())?);
     let quarantine_source = quarantine.add_source(source.path.display().to_string());
     let primary = keys.take_primary(table);
     let committer = Mutex::new(Committer {
@@ -866,15 +889,15 @@ fn ingest_file(
         ..
     } = committer;
     keys.put_primary(table, primary);
-    let sha256 = match &source.sha256 {
+    let blake3 = match &source.blake3 {
         Some(h) => h.clone(),
         None => chunks
             .into_inner()
             .expect("no thread panicked while holding the lock")
-            .sha256()
+            .blake3()
             .ok_or_else(|| IngestError::Reconcile(format!("{display}: not read to its end")))?,
     };
-    quarantine.set_sha256(quarantine_source, &sha256);
+    quarantine.set_blake3(quarantine_source, &blake3);
     let quarantined: u64 = reasons.values().sum();
     if read != published + quarantined {
         return Err(IngestError::Reconcile(format!(
@@ -888,7 +911,7 @@ fn ingest_file(
         table: table.name(),
         format: source.format.name(),
         encoding: encoding.name(),
-        sha256,
+        blake3,
         status: "ingested",
         rows_read: read,
         rows_published: published,
@@ -949,7 +972,7 @@ impl QuarantineBuilder {
         Arc::new(Schema::new(vec![
             Field::new("batch", DataType::Int64, false),
             Field::new("source_file", DataType::Utf8, false),
-            Field::new("source_sha256", DataType::Utf8, false),
+            Field::new("source_blake3", DataType::Utf8, false),
             Field::new("table", DataType::Utf8, false),
             Field::new("line", DataType::Int64, false),
             Field::new("column", DataType::Utf8, true),
@@ -964,14 +987,14 @@ impl QuarantineBuilder {
         self.rows
     }
 
-    /// Registers a source file; its SHA-256 may follow once it is read.
+    /// Registers a source file; its hash may follow once it is read.
     fn add_source(&mut self, path: String) -> usize {
         self.sources.push((path, String::new()));
         self.sources.len() - 1
     }
 
-    fn set_sha256(&mut self, source: usize, sha256: &str) {
-        sha256.clone_into(&mut self.sources[source].1);
+    fn set_blake3(&mut self, source: usize, blake3: &str) {
+        blake3.clone_into(&mut self.sources[source].1);
     }
 
     fn push(&mut self, source: usize, table: Table, line: u64, r: &Rejection, raw: Vec<u8>) {
@@ -989,18 +1012,18 @@ impl QuarantineBuilder {
     fn write(mut self, path: &Path) -> Result<(), IngestError> {
         let mut batch_col = Int64Builder::with_capacity(self.rows);
         batch_col.append_slice(&vec![self.batch as i64; self.rows]);
-        let (mut file_col, mut sha_col) = (StringBuilder::new(), StringBuilder::new());
+        let (mut file_col, mut hash_col) = (StringBuilder::new(), StringBuilder::new());
         for &i in &self.source {
-            let (file, sha) = &self.sources[i];
+            let (file, hash) = &self.sources[i];
             file_col.append_value(file);
-            sha_col.append_value(sha);
+            hash_col.append_value(hash);
         }
         let batch = RecordBatch::try_new(
             Self::schema(),
             vec![
                 Arc::new(batch_col.finish()),
                 Arc::new(file_col.finish()),
-                Arc::new(sha_col.finish()),
+                Arc::new(hash_col.finish()),
                 Arc::new(self.table.finish()),
                 Arc::new(self.line.finish()),
                 Arc::new(self.column.finish()),

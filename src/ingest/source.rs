@@ -118,9 +118,12 @@ pub struct SourceFile {
     pub format: SourceFormat,
     /// Size in bytes.
     pub bytes: u64,
-    /// SHA-256 of the content, hex; `None` until computed. A file whose size
+    /// BLAKE3 of the content, hex; `None` until computed. A file whose size
     /// matches no ingested file cannot be one of them, so its hash is
     /// computed while it is read rather than in a pass of its own.
+    pub blake3: Option<String>,
+    /// SHA-256 of the content, hex: computed only for a file whose size
+    /// matches a file that an older manifest recorded by SHA-256 alone.
     pub sha256: Option<String>,
 }
 
@@ -154,7 +157,20 @@ pub fn classify(path: &Path) -> Result<Option<(Table, SourceFormat)>, SourceErro
     }
 }
 
-/// Hashes a file's content.
+/// The BLAKE3 hash of a file's content, hex.
+pub fn blake3_file(path: &Path) -> Result<String, SourceError> {
+    let mut hasher = blake3::Hasher::new();
+    File::open(path)
+        .and_then(|f| hasher.update_reader(f).map(|_| ()))
+        .map_err(|source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// The SHA-256 hash of a file's content, hex: what manifests recorded before
+/// files were identified by BLAKE3.
 pub fn sha256_file(path: &Path) -> Result<String, SourceError> {
     let io_err = |source| SourceError::Io {
         path: path.to_path_buf(),
@@ -170,15 +186,11 @@ pub fn sha256_file(path: &Path) -> Result<String, SourceError> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(hasher))
-}
-
-fn hex(hasher: Sha256) -> String {
-    hasher
+    Ok(hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect()
+        .collect())
 }
 
 /// Decides the encoding of a file from its first records: UTF-8 unless most
@@ -396,8 +408,8 @@ impl RecordReader {
     }
 
     /// Cuts the file's records into chunks of about `target` bytes; with
-    /// `hash`, the reader also computes the SHA-256 of the whole file
-    /// ([`ChunkReader::sha256`]).
+    /// `hash`, the reader also computes the BLAKE3 hash of the whole file
+    /// ([`ChunkReader::blake3`]).
     #[allow(unsafe_code)]
     pub fn chunks(
         &self,
@@ -415,7 +427,7 @@ impl RecordReader {
         let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
         let start = (self.data_start.0 as usize).min(map.len());
         let hasher = hash.then(|| {
-            let mut hasher = Sha256::new();
+            let mut hasher = blake3::Hasher::new();
             hasher.update(&map[..start]);
             hasher
         });
@@ -462,7 +474,7 @@ impl RecordReader {
 /// start at record boundaries, so the parity is counted from each chunk's
 /// start. NDJSON has no quoting: every newline ends a record.
 pub struct ChunkReader {
-    hasher: Option<Sha256>,
+    hasher: Option<blake3::Hasher>,
     map: Arc<Mmap>,
     quoted: bool,
     target: usize,
@@ -499,11 +511,11 @@ impl ChunkReader {
         Some(chunk)
     }
 
-    /// The SHA-256 of the file, once every chunk has been read (if asked for).
-    pub fn sha256(self) -> Option<String> {
+    /// The BLAKE3 hash of the file, hex, once every chunk has been read (if asked for).
+    pub fn blake3(self) -> Option<String> {
         (self.offset == self.map.len())
             .then_some(self.hasher?)
-            .map(hex)
+            .map(|hasher| hasher.finalize().to_hex().to_string())
     }
 }
 

@@ -235,23 +235,33 @@ fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
     }
 }
 
-/// zstd everywhere; a dictionary for the station references and enums; none
-/// for the primary key; timestamps and odometers delta-encoded.
+/// zstd, except for timestamps and odometers that are not the event; a
+/// dictionary for the station references and enums; none for the primary
+/// key; timestamps and odometers delta-encoded; in a fact table, no
+/// statistics for the primary key.
 fn assert_column_encodings(table: Table, path: &Path) {
     let reader = SerializedFileReader::new(fs::File::open(path).unwrap()).unwrap();
     for group in reader.metadata().row_groups() {
         for (chunk, column) in group.columns().iter().zip(table.columns()) {
             let at = format!("{}: {}", path.display(), column.name);
-            assert!(matches!(chunk.compression(), Compression::ZSTD(_)), "{at}");
             let delta = chunk
                 .encodings()
                 .any(|e| e == PageEncoding::DELTA_BINARY_PACKED);
+            let event = table.event_column() == Some(column.name);
+            match column.ty {
+                ColumnType::Timestamp | ColumnType::BigInt if !event => {
+                    assert_eq!(chunk.compression(), Compression::UNCOMPRESSED, "{at}")
+                }
+                _ => assert!(matches!(chunk.compression(), Compression::ZSTD(_)), "{at}"),
+            }
             match column.ty {
                 ColumnType::Timestamp | ColumnType::BigInt => {
                     assert!(delta && chunk.dictionary_page_offset().is_none(), "{at}")
                 }
                 _ if column.name == table.primary_key() => {
-                    assert!(chunk.dictionary_page_offset().is_none(), "{at}")
+                    assert!(chunk.dictionary_page_offset().is_none(), "{at}");
+                    let fact = table.event_column().is_some();
+                    assert_eq!(chunk.statistics().is_none(), fact, "{at}");
                 }
                 _ if column.name == "station_id" || column.name == "job_type" => {
                     assert!(chunk.dictionary_page_offset().is_some(), "{at}")
@@ -292,10 +302,10 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
     let first = run(vec![raw.clone()], &wh).unwrap();
     assert!(first.published);
     let manifest_after_first = fs::read(wh.join("manifest.json")).unwrap();
-    // Files of new sizes are hashed while they are read: the hash is still the file's SHA-256.
+    // Files of new sizes are hashed while they are read: the hash is still the file's BLAKE3.
     for f in &first.files {
-        let expected = aftersight::ingest::source::sha256_file(&f.path).unwrap();
-        assert_eq!(f.sha256, expected, "{}", f.path.display());
+        let expected = aftersight::ingest::source::blake3_file(&f.path).unwrap();
+        assert_eq!(f.blake3, expected, "{}", f.path.display());
     }
 
     let again = run(vec![raw.clone()], &wh).unwrap();
@@ -306,6 +316,22 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
         manifest_after_first,
         "nothing changed"
     );
+
+    // Older versions recorded each file's SHA-256 alone: those files are
+    // still recognised.
+    let mut older: serde_json::Value = serde_json::from_slice(&manifest_after_first).unwrap();
+    for source in older["sources"].as_array_mut().unwrap() {
+        let path = PathBuf::from(source["path"].as_str().unwrap());
+        let sha256 = aftersight::ingest::source::sha256_file(&path).unwrap();
+        let source = source.as_object_mut().unwrap();
+        assert!(source.remove("blake3").is_some());
+        assert!(source.insert("sha256".into(), sha256.into()).is_none());
+    }
+    fs::write(wh.join("manifest.json"), older.to_string()).unwrap();
+    let legacy = run(vec![raw.clone()], &wh).unwrap();
+    assert!(!legacy.published);
+    assert!(legacy.files.iter().all(|f| f.status == "unchanged"));
+    fs::write(wh.join("manifest.json"), &manifest_after_first).unwrap();
 
     let second = run(vec![raw.clone(), later.clone()], &wh).unwrap();
     assert!(second.published);
@@ -656,6 +682,7 @@ fn the_row_parser_survives_arbitrary_bytes() {
             table: *table,
             format: *format,
             bytes: 0,
+            blake3: None,
             sha256: None,
         };
         for encoding in [Encoding::Utf8, Encoding::Gbk] {
@@ -743,6 +770,7 @@ fn chunks_read_the_same_records_as_the_whole_file() {
             table,
             format,
             bytes: 0,
+            blake3: None,
             sha256: None,
         };
         let head = RecordReader::open(&source, Encoding::Utf8).unwrap();
