@@ -172,20 +172,13 @@ pub fn blake3_file(path: &Path) -> Result<String, SourceError> {
 /// The SHA-256 hash of a file's content, hex: what manifests recorded before
 /// files were identified by BLAKE3.
 pub fn sha256_file(path: &Path) -> Result<String, SourceError> {
-    let io_err = |source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = File::open(path).map_err(io_err)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io_err)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
+    File::open(path)
+        .and_then(|mut f| io::copy(&mut f, &mut hasher))
+        .map_err(|source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(hasher
         .finalize()
         .iter()
