@@ -159,31 +159,30 @@ pub fn classify(path: &Path) -> Result<Option<(Table, SourceFormat)>, SourceErro
 
 /// The BLAKE3 hash of a file's content, hex.
 pub fn blake3_file(path: &Path) -> Result<String, SourceError> {
-    let mut hasher = blake3::Hasher::new();
-    File::open(path)
-        .and_then(|f| hasher.update_reader(f).map(|_| ()))
-        .map_err(|source| SourceError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let hasher = hash_file(path, blake3::Hasher::new())?;
     Ok(hasher.finalize().to_hex().to_string())
 }
 
 /// The SHA-256 hash of a file's content, hex: what manifests recorded before
 /// files were identified by BLAKE3.
 pub fn sha256_file(path: &Path) -> Result<String, SourceError> {
-    let mut hasher = Sha256::new();
+    let hasher = hash_file(path, Sha256::new())?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Streams a file's content into `hasher`.
+fn hash_file<H: io::Write>(path: &Path, mut hasher: H) -> Result<H, SourceError> {
     File::open(path)
         .and_then(|mut f| io::copy(&mut f, &mut hasher))
         .map_err(|source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hasher)
 }
 
 /// Decides the encoding of a file from its first records: UTF-8 unless most
