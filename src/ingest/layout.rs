@@ -8,8 +8,8 @@
 //! and deleting hundreds of small files costs the file system more than
 //! reading one file's batches by index). A thread per spill file writes it,
 //! so that committing chunks never waits for the disk; one spill at a time
-//! is in flight. Spill files bypass the page cache (`src/ingest/direct.rs`).
-//! Once every file is read, [`write_parts`] turns each part into one Parquet
+//! is in flight. Spill files, and the Parquet files too, bypass the page
+//! cache (`src/ingest/direct.rs`). Once every file is read, [`write_parts`] turns each part into one Parquet
 //! file, largest first, on one thread more than there are cores, so that a
 //! thread waiting for its spilled rows leaves no core idle. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
@@ -22,8 +22,7 @@
 //! (for page-index pruning), row groups of up to 1 Mi rows.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::BufWriter;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -40,7 +39,7 @@ use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
-use super::direct::{SpillReader, SpillWriter};
+use super::direct::{DirectWriter, SpillReader, SpillWriter};
 use super::{IngestError, encode_err, text_value};
 use crate::dates::civil_from_days;
 use crate::fsutil::io_error;
@@ -562,7 +561,7 @@ pub fn write_parts(
     std::thread::scope(|scope| {
         for _ in 0..cores.max(1) + 1 {
             scope.spawn(|| {
-                let mut scratch = Vec::new();
+                let mut scratch = Scratch::default();
                 while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let result = write_part(part, out, &mut scratch);
                     if let (Ok(_), PartSource::File(path, _)) = (&result, &part.source)
@@ -592,12 +591,20 @@ pub fn write_parts(
     Ok(files)
 }
 
-/// Writes one part; `scratch` is memory to read spilled batches into, kept
-/// from part to part.
+/// Memory a thread writing parts keeps from part to part.
+#[derive(Default)]
+struct Scratch {
+    /// Where spilled batches are read into.
+    read: Vec<u8>,
+    /// The Parquet file's write buffer.
+    write: Vec<u8>,
+}
+
+/// Writes one part.
 fn write_part(
     part: &SpillPart,
     out: &Path,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
 ) -> Result<WrittenFile, IngestError> {
     let table = part.table;
     let what = match &part.partition {
@@ -610,14 +617,11 @@ fn write_part(
         Some(p) => out.join(format!("{table}.{p}.parquet")),
         None => out.join(format!("{table}.parquet")),
     };
-    let file = File::create(&path).map_err(io_error("create", &path))?;
+    let file = DirectWriter::create(&path, std::mem::take(&mut scratch.write))
+        .map_err(io_error("create", &path))?;
     let schema = table.arrow_schema();
-    let mut writer = ArrowWriter::try_new(
-        BufWriter::new(file),
-        schema.clone(),
-        Some(writer_properties(table)),
-    )
-    .map_err(encode_err(format!("writing {what}")))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_properties(table)))
+        .map_err(encode_err(format!("writing {what}")))?;
     // Spilled rows come back by group of batches: a month whole, to be
     // sorted; a dimension table a batch at a time. Rows in memory are there.
     let (reader, groups, in_memory): (_, Vec<&[usize]>, &[RecordBatch]) = match &part.source {
@@ -637,7 +641,7 @@ fn write_part(
         let (batches, read_into) = match &reader {
             Some(reader) => {
                 let (batches, buffer) = reader
-                    .read(group, std::mem::take(scratch))
+                    .read(group, std::mem::take(&mut scratch.read))
                     .map_err(encode_err(format!("reading spilled {what}")))?;
                 (batches, Some(buffer))
             }
@@ -665,12 +669,14 @@ fn write_part(
         drop(out);
         // The batches were the last users of the memory they were read into.
         if let Some(Ok(memory)) = read_into.map(Buffer::into_vec) {
-            *scratch = memory;
+            scratch.read = memory;
         }
     }
-    writer
-        .close()
-        .map_err(encode_err(format!("writing {what}")))?;
+    scratch.write = writer
+        .into_inner()
+        .map_err(encode_err(format!("writing {what}")))?
+        .finish()
+        .map_err(io_error("write", &path))?;
     if rows != part.rows {
         return Err(IngestError::Reconcile(format!(
             "{what}: spilled {} rows, Parquet holds {rows}",
