@@ -11,8 +11,7 @@
 //! while the parsing threads check references against the other tables,
 //! which do not change meanwhile (tables are read in dependency order).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashMap;
 
 use super::source::{Fields, Rejection};
 use crate::schema::Table;
@@ -22,39 +21,148 @@ pub fn key_hash(value: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(value.as_bytes())
 }
 
-/// The set's own hasher passes the (already well mixed) key hash through.
-#[derive(Default)]
-struct PassThrough(u64);
+/// How many keys ahead of the one being looked up [`PrimaryKeys`] asks the
+/// CPU to fetch a slot: enough to overlap the cache misses of a large set.
+const LOOK_AHEAD: usize = 16;
 
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+/// The primary keys of one table, hashed: a table of key hashes with open
+/// addressing and linear probing, at most three quarters full.
+///
+/// Each key takes one 8-byte slot, found by its hash's low bits, so a lookup
+/// costs one cache miss (a general hash set reads a control byte first, then
+/// the key: two misses, one after the other). The batch operations
+/// ([`PrimaryKeys::insert_all`], [`PrimaryKeys::contains_all`]) prefetch the
+/// slots of keys further on, so that the misses of a batch overlap.
+#[derive(Default)]
+pub struct PrimaryKeys {
+    /// A power of two of slots (or none yet); [`EMPTY`] marks a free one.
+    slots: Vec<u64>,
+    len: usize,
 }
 
-/// The primary keys of one table, hashed.
-#[derive(Default)]
-pub struct PrimaryKeys(HashSet<u64, BuildHasherDefault<PassThrough>>);
+/// The value of a free slot.
+const EMPTY: u64 = 0;
+
+/// A hash as stored: a hash equal to [`EMPTY`] is stored as 1, so keys
+/// hashing to 0 and 1 count as one (one more pair among 2⁶⁴ hashes).
+fn stored(hash: u64) -> u64 {
+    hash.max(1)
+}
 
 impl PrimaryKeys {
     /// Records a key hash; `false` if it was already there.
     pub fn insert(&mut self, hash: u64) -> bool {
-        self.0.insert(hash)
+        self.reserve(1);
+        self.insert_with_room(stored(hash))
+    }
+
+    /// Records key hashes in order; returns the positions in `hashes` of
+    /// those already there (including repeats within `hashes`).
+    pub fn insert_all(&mut self, hashes: &[u64]) -> Vec<usize> {
+        self.reserve(hashes.len());
+        let mut present = Vec::new();
+        for (i, &hash) in hashes.iter().enumerate() {
+            if let Some(&ahead) = hashes.get(i + LOOK_AHEAD) {
+                self.prefetch(ahead);
+            }
+            if !self.insert_with_room(stored(hash)) {
+                present.push(i);
+            }
+        }
+        present
     }
 
     /// Makes room for `more` keys.
     pub fn reserve(&mut self, more: usize) {
-        self.0.reserve(more);
+        let needed = self.len + more;
+        if needed * 4 > self.slots.len() * 3 {
+            self.rebuild((needed * 4 / 3 + 1).next_power_of_two().max(16));
+        }
     }
 
-    fn contains(&self, hash: u64) -> bool {
-        self.0.contains(&hash)
+    /// Whether a key hash is in the set.
+    pub fn contains(&self, hash: u64) -> bool {
+        if self.slots.is_empty() {
+            return false;
+        }
+        let hash = stored(hash);
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.slots[at] {
+                EMPTY => return false,
+                slot if slot == hash => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// For each hash of `hashes` (`None` for none), whether it is in the set;
+    /// `found(i, in_set)` hears the answer for position `i`. A hash equal to
+    /// the one before gets the same answer without a lookup.
+    pub fn contains_all(&self, hashes: &[Option<u64>], mut found: impl FnMut(usize, bool)) {
+        let mut last: Option<(u64, bool)> = None;
+        for (i, hash) in hashes.iter().enumerate() {
+            if let Some(Some(ahead)) = hashes.get(i + LOOK_AHEAD) {
+                self.prefetch(*ahead);
+            }
+            let Some(hash) = *hash else { continue };
+            let answer = match last {
+                Some((previous, answer)) if previous == hash => answer,
+                _ => self.contains(hash),
+            };
+            last = Some((hash, answer));
+            found(i, answer);
+        }
+    }
+
+    /// Stores a hash (already [`stored`]) where there is room for it.
+    fn insert_with_room(&mut self, hash: u64) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.slots[at] {
+                EMPTY => {
+                    self.slots[at] = hash;
+                    self.len += 1;
+                    return true;
+                }
+                slot if slot == hash => return false,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// Moves every key into a table of `slots` slots.
+    fn rebuild(&mut self, slots: usize) {
+        // Filled by writing, not allocated zeroed: zeroed memory would map
+        // the shared zero page on the first lookup, and the first insert into
+        // each page would then fault again and flush the other core's TLB.
+        let mut fresh = Vec::with_capacity(slots);
+        fresh.resize(slots, EMPTY);
+        let old = std::mem::replace(&mut self.slots, fresh);
+        self.len = 0;
+        for hash in old.into_iter().filter(|&h| h != EMPTY) {
+            self.insert_with_room(hash);
+        }
+    }
+
+    /// Asks the CPU to start loading the home slot of `hash`.
+    #[allow(unsafe_code)]
+    fn prefetch(&self, hash: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let at = stored(hash) as usize & (self.slots.len() - 1);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch only hints the cache; it never faults, and the
+        // address is inside the slots anyway.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(at).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
     }
 }
 
@@ -103,8 +211,9 @@ impl KeyRegistry {
 ///
 /// [`ReferenceChecker::record`] notes the references of each row as it is
 /// accepted; [`ReferenceChecker::missing`] then looks them all up in one
-/// tight loop. The key sets are large (11 million repair orders at scale 10),
-/// so nearly every lookup misses the cache; looked up back to back, the
+/// batch ([`PrimaryKeys::contains_all`]). The key sets are large (11 million
+/// repair orders at scale 10), so nearly every lookup misses the cache;
+/// looked up back to back, with the slots of later keys prefetched, the
 /// misses overlap instead of waiting one by one between rows. A reference
 /// equal to the row before's reuses its answer: exports often list the rows
 /// of one vehicle or customer together.
@@ -138,17 +247,19 @@ impl ReferenceChecker<'_> {
     pub fn missing(&mut self) -> Vec<(usize, usize)> {
         let mut missing = Vec::new();
         for (c, r) in self.columns.iter_mut().enumerate() {
-            let mut last: Option<(u64, bool)> = None;
-            for (row, hash) in r.hashes.iter().enumerate() {
-                let Some(hash) = *hash else { continue };
-                let found = match last {
-                    Some((previous, found)) if previous == hash => found,
-                    _ => r.keys.is_some_and(|k| k.contains(hash)),
-                };
-                last = Some((hash, found));
-                if !found {
-                    missing.push((row, c));
-                }
+            match r.keys {
+                Some(keys) => keys.contains_all(&r.hashes, |row, found| {
+                    if !found {
+                        missing.push((row, c));
+                    }
+                }),
+                None => missing.extend(
+                    r.hashes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, h)| h.is_some())
+                        .map(|(row, _)| (row, c)),
+                ),
             }
             r.hashes.clear();
         }
@@ -195,6 +306,60 @@ pub fn duplicate(table: Table, value: &str) -> Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn primary_keys_agree_with_a_hash_set_as_they_grow() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut keys = PrimaryKeys::default();
+        let mut model = std::collections::HashSet::new();
+        assert!(!keys.contains(5), "an empty set holds nothing");
+        // Few distinct values, so that repeats are common, and low bits
+        // shared by many values, so that probes run long and wrap around.
+        let draw = |rng: &mut rand_chacha::ChaCha8Rng| -> u64 {
+            let n: u64 = rng.random_range(0..50_000);
+            (n << 40) | (n % 3)
+        };
+        for round in 0..40 {
+            let batch: Vec<u64> = (0..rng.random_range(0..3000))
+                .map(|_| draw(&mut rng))
+                .collect();
+            if round % 2 == 0 {
+                let present = keys.insert_all(&batch);
+                let mut expected = Vec::new();
+                for (i, h) in batch.iter().enumerate() {
+                    if !model.insert(*h) {
+                        expected.push(i);
+                    }
+                }
+                assert_eq!(present, expected, "round {round}");
+            } else {
+                for h in batch {
+                    assert_eq!(keys.insert(h), model.insert(h));
+                }
+            }
+            let probes: Vec<Option<u64>> = (0..500)
+                .map(|_| rng.random_bool(0.9).then(|| draw(&mut rng)))
+                .collect();
+            let mut answers = Vec::new();
+            keys.contains_all(&probes, |i, found| answers.push((i, found)));
+            let expected: Vec<(usize, bool)> = probes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.map(|h| (i, model.contains(&h))))
+                .collect();
+            assert_eq!(answers, expected, "round {round}");
+            assert_eq!(keys.len, model.len());
+            assert!(
+                keys.len * 4 <= keys.slots.len() * 3,
+                "at most three quarters full"
+            );
+        }
+        // The one hash the table cannot store as itself.
+        let mut zero = PrimaryKeys::default();
+        assert!(zero.insert(0));
+        assert!(zero.contains(0) && zero.contains(1) && !zero.contains(2));
+    }
 
     #[test]
     fn references_and_duplicates_are_caught() {

@@ -597,16 +597,16 @@ struct RowPosition {
     key: u64,
 }
 
-/// Parses, validates and checks the references of one chunk.
+/// Parses, validates and checks the references of one chunk, with a
+/// validator (of `table`) that each thread keeps from chunk to chunk.
 fn validate_chunk(
     head: &RecordReader,
     chunk: &Chunk,
     table: Table,
     keys: &KeyRegistry,
-    max_date: i32,
+    validator: &mut RowValidator,
 ) -> Result<ChunkOutcome, IngestError> {
     let mut records = head.records(chunk);
-    let mut validator = RowValidator::new(table, max_date);
     let mut references = keys.references(table);
     let (mut read, mut rejected, mut positions) = (0, Vec::new(), Vec::new());
     while let Some(record) = records.next_record() {
@@ -779,17 +779,17 @@ impl Committer<'_> {
             self.reject(line, &rejection, raw);
         }
         let mut rows = outcome.rows;
-        let mut keep: Option<Vec<bool>> = None;
-        for (i, p) in outcome.positions.iter().enumerate() {
-            if self.primary.insert(p.key) {
-                continue;
+        let hashes: Vec<u64> = outcome.positions.iter().map(|p| p.key).collect();
+        let duplicates = self.primary.insert_all(&hashes);
+        if !duplicates.is_empty() {
+            let mut keep = vec![true; rows.len()];
+            for i in duplicates {
+                keep[i] = false;
+                let p = &outcome.positions[i];
+                let value = rows.text(i, 0);
+                let raw = read_raw(&self.raw_file, p.start, p.end);
+                self.reject(p.line, &keys::duplicate(self.source.table, &value), raw);
             }
-            keep.get_or_insert_with(|| vec![true; rows.len()])[i] = false;
-            let value = rows.text(i, 0);
-            let raw = read_raw(&self.raw_file, p.start, p.end);
-            self.reject(p.line, &keys::duplicate(self.source.table, &value), raw);
-        }
-        if let Some(keep) = keep {
             rows.retain(&keep)?;
         }
         self.published += rows.len() as u64;
@@ -832,6 +832,7 @@ fn ingest_file(
     let failed = AtomicBool::new(false);
     let keys_read_only: &KeyRegistry = keys;
     let work = || -> Result<(), IngestError> {
+        let mut validator = RowValidator::new(table, max_date);
         while !failed.load(Ordering::Relaxed) {
             let next = chunks
                 .lock()
@@ -840,7 +841,7 @@ fn ingest_file(
             let Some(chunk) = next else {
                 return Ok(());
             };
-            let outcome = validate_chunk(&head, &chunk, table, keys_read_only, max_date)?;
+            let outcome = validate_chunk(&head, &chunk, table, keys_read_only, &mut validator)?;
             bar.inc(chunk.bytes.len() as u64);
             drop(chunk);
             hand_over(outcome, &finished, &committer)?;
