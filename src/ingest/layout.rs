@@ -9,9 +9,10 @@
 //! reading one file's batches by index). A thread per spill file writes it,
 //! so that committing chunks never waits for the disk; one spill at a time
 //! is in flight. Spill files, and the Parquet files too, bypass the page
-//! cache (`src/ingest/direct.rs`). Once every file is read, [`write_parts`] turns each part into one Parquet
-//! file, largest first, on one thread more than there are cores, so that a
-//! thread waiting for its spilled rows leaves no core idle. A month is sorted by
+//! cache (`src/ingest/direct.rs`). Once every file is read, [`write_parts`]
+//! turns each part into one Parquet file, largest first, on one thread more
+//! than there are cores, so that a thread waiting for its spilled rows
+//! leaves no core idle. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
 //! through. Only one month per core is in memory (about 85,000 repair orders
 //! at scale 10).
