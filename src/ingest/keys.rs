@@ -85,16 +85,7 @@ impl PrimaryKeys {
         if self.slots.is_empty() {
             return false;
         }
-        let hash = stored(hash);
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
-        loop {
-            match self.slots[at] {
-                EMPTY => return false,
-                slot if slot == hash => return true,
-                _ => at = (at + 1) & mask,
-            }
-        }
+        self.probe(stored(hash)).is_ok()
     }
 
     /// For each hash of `hashes` (`None` for none), whether it is in the set;
@@ -118,16 +109,25 @@ impl PrimaryKeys {
 
     /// Stores a hash (already [`stored`]) where there is room for it.
     fn insert_with_room(&mut self, hash: u64) -> bool {
+        match self.probe(hash) {
+            Ok(_) => false,
+            Err(free) => {
+                self.slots[free] = hash;
+                self.len += 1;
+                true
+            }
+        }
+    }
+
+    /// Where a hash (already [`stored`]) is: `Ok` with its slot, or `Err`
+    /// with the free slot that ends its probe. Needs at least one free slot.
+    fn probe(&self, hash: u64) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut at = hash as usize & mask;
         loop {
             match self.slots[at] {
-                EMPTY => {
-                    self.slots[at] = hash;
-                    self.len += 1;
-                    return true;
-                }
-                slot if slot == hash => return false,
+                EMPTY => return Err(at),
+                slot if slot == hash => return Ok(at),
                 _ => at = (at + 1) & mask,
             }
         }
