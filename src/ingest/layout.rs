@@ -10,8 +10,8 @@
 //! so that committing chunks never waits for the disk; one spill at a time
 //! is in flight. Spill files, and the Parquet files too, bypass the page
 //! cache (`src/ingest/direct.rs`). Once every file is read, [`write_parts`]
-//! turns each part into one Parquet file, largest first, on one thread more
-//! than there are cores, so that a thread waiting for its spilled rows
+//! turns each part into one Parquet file in the warehouse, on one thread
+//! more than there are cores, so that a thread waiting for its spilled rows
 //! leaves no core idle. A month is sorted by
 //! its event column (ties in file order); a dimension table streams straight
 //! through. Only one month per core is in memory (about 85,000 repair orders
@@ -78,10 +78,8 @@ impl SpillBudget {
 pub struct WrittenFile {
     /// The table.
     pub table: Table,
-    /// Where it was written (in staging).
-    pub path: PathBuf,
-    /// Hive partition directory name (`month=YYYY-MM`) for fact tables.
-    pub partition: Option<String>,
+    /// Its path in the warehouse: `data/TABLE/[month=YYYY-MM/]bBATCH-INDEX.parquet`.
+    pub path: String,
     /// Rows in the file.
     pub rows: u64,
 }
@@ -90,6 +88,8 @@ pub struct WrittenFile {
 #[derive(Debug)]
 pub struct SpillPart {
     table: Table,
+    /// The part's place among its table's parts, in month order.
+    index: usize,
     partition: Option<String>,
     rows: u64,
     source: PartSource,
@@ -272,7 +272,8 @@ impl TableSpill {
         let path = self.path;
         self.parts
             .into_iter()
-            .map(|(month, part)| {
+            .enumerate()
+            .map(|(index, (month, part))| {
                 let source = if part.spilled.is_empty() {
                     PartSource::Memory(part.pending)
                 } else {
@@ -280,6 +281,7 @@ impl TableSpill {
                 };
                 Ok(SpillPart {
                     table,
+                    index,
                     partition: fact.then(|| {
                         format!(
                             "{MONTH_COLUMN}={:04}-{:02}",
@@ -534,20 +536,34 @@ fn writer_properties(table: Table) -> WriterProperties {
         .build()
 }
 
-/// Writes every spilled part as one Parquet file in `out`, largest first,
-/// on one thread more than `cores`: spilled parts are read from disk around
-/// the page cache, and while one thread waits for its read the others keep
-/// the cores busy. The files come back in table and partition order.
+/// Writes every part of batch `batch` as one Parquet file in the warehouse
+/// at `root`, straight to its place: readers go by the manifest, which
+/// lists the files only once they are all written (and the next run
+/// removes files it does not list).
+///
+/// Parts are written on one thread more than `cores`: spilled parts are
+/// read from disk around the page cache, and while one thread waits for its
+/// read the others keep the cores busy. Dimension tables come first, then
+/// fact tables from the largest, each largest month first: the small parts
+/// come last and keep the threads evenly busy to the end, and each spill
+/// file is removed (a few tenths of a second of waiting for the file system
+/// for the repair orders' at scale 10) while other tables are still being
+/// written. The files come back in table and partition order.
 pub fn write_parts(
     mut parts: Vec<SpillPart>,
-    out: &Path,
+    root: &Path,
+    batch: u64,
     cores: usize,
 ) -> Result<Vec<WrittenFile>, IngestError> {
-    parts.sort_by_key(|p| std::cmp::Reverse(p.rows));
-    fs::create_dir_all(out).map_err(io_error("create directory", out))?;
-    // Parts left to write per spill file: the last one removes the file, so
-    // that freeing its blocks overlaps the other threads' work instead of
-    // delaying the end of the batch.
+    let mut table_rows: BTreeMap<Table, u64> = BTreeMap::new();
+    for part in &parts {
+        *table_rows.entry(part.table).or_default() += part.rows;
+    }
+    parts.sort_by_key(|p| {
+        let fact = p.table.event_column().is_some();
+        (fact, std::cmp::Reverse((table_rows[&p.table], p.rows)))
+    });
+    // Parts left to write per spill file: the last one removes the file.
     let mut unread: BTreeMap<&Path, AtomicUsize> = BTreeMap::new();
     for part in &parts {
         if let PartSource::File(path, _) = &part.source {
@@ -564,7 +580,7 @@ pub fn write_parts(
             scope.spawn(|| {
                 let mut scratch = Scratch::default();
                 while let Some(part) = parts.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = write_part(part, out, &mut scratch);
+                    let result = write_part(part, root, batch, &mut scratch);
                     if let (Ok(_), PartSource::File(path, _)) = (&result, &part.source)
                         && unread[path.as_path()].fetch_sub(1, Ordering::Relaxed) == 1
                     {
@@ -588,7 +604,7 @@ pub fn write_parts(
         .expect("no thread panicked")
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-    files.sort_by(|a, b| (a.table, &a.partition).cmp(&(b.table, &b.partition)));
+    files.sort_by(|a, b| (a.table, &a.path).cmp(&(b.table, &b.path)));
     Ok(files)
 }
 
@@ -604,7 +620,8 @@ struct Scratch {
 /// Writes one part.
 fn write_part(
     part: &SpillPart,
-    out: &Path,
+    root: &Path,
+    batch: u64,
     scratch: &mut Scratch,
 ) -> Result<WrittenFile, IngestError> {
     let table = part.table;
@@ -612,12 +629,15 @@ fn write_part(
         Some(p) => format!("{p} of {table}"),
         None => table.to_string(),
     };
-    // Flat names: a directory per partition costs the file system more than
-    // the file in it, and the warehouse gets its own directories anyway.
-    let path = match &part.partition {
-        Some(p) => out.join(format!("{table}.{p}.parquet")),
-        None => out.join(format!("{table}.parquet")),
-    };
+    let (dir, name) = (
+        match &part.partition {
+            Some(p) => format!("data/{table}/{p}"),
+            None => format!("data/{table}"),
+        },
+        format!("b{batch:06}-{:04}.parquet", part.index),
+    );
+    fs::create_dir_all(root.join(&dir)).map_err(io_error("create directory", &root.join(&dir)))?;
+    let path = root.join(&dir).join(&name);
     let file = DirectWriter::create(&path, std::mem::take(&mut scratch.write))
         .map_err(io_error("create", &path))?;
     let schema = table.arrow_schema();
@@ -686,8 +706,7 @@ fn write_part(
     }
     Ok(WrittenFile {
         table,
-        path,
-        partition: part.partition.clone(),
+        path: format!("{dir}/{name}"),
         rows,
     })
 }

@@ -263,6 +263,12 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
     fs::create_dir_all(&staging).map_err(io_error("create staging directory", &staging))?;
     let result = run_batch(config, &mut manifest, &fresh, &staging, batch, &mut report).await;
     let _ = fs::remove_dir_all(&staging);
+    if result.is_err() {
+        // Best effort, or the next run does it: remove what the failed batch wrote.
+        if let Ok(published) = Manifest::load(root) {
+            let _ = warehouse::remove_unlisted(root, &published);
+        }
+    }
     result?;
     Ok(report)
 }
@@ -348,22 +354,15 @@ async fn run_batch(
         });
     }
 
-    // Write Parquet, then move the files into place under fresh names.
+    // Write Parquet into the warehouse under fresh names, unlisted until publication.
     let mut parts = Vec::new();
     for spill in spills.into_values() {
         parts.extend(spill.finish()?);
     }
-    let written = layout::write_parts(parts, &staging.join("out"), threads())?;
     let mut added: BTreeMap<&'static str, (Vec<String>, u64)> = BTreeMap::new();
-    for w in written {
+    for w in layout::write_parts(parts, root, batch, threads())? {
         let (files, rows) = added.entry(w.table.name()).or_default();
-        let (table, i) = (w.table.name(), files.len());
-        let rel = match &w.partition {
-            Some(p) => format!("data/{table}/{p}/b{batch:06}-{i:04}.parquet"),
-            None => format!("data/{table}/b{batch:06}-{i:04}.parquet"),
-        };
-        move_into(&w.path, &root.join(&rel))?;
-        files.push(rel);
+        files.push(w.path);
         *rows += w.rows;
     }
     for table in Table::ALL {

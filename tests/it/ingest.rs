@@ -450,6 +450,75 @@ fn a_crash_before_publication_leaves_the_previous_warehouse_intact() {
     assert!(Manifest::load(&wh).unwrap().table(Table::Surveys).rows > 0);
 }
 
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_batch_that_fails_while_writing_leaves_no_files_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = gen_into(tmp.path(), "raw", 0.01, 5, 0.0, ExportFormat::Csv);
+    let later = tmp.path().join("later");
+    fs::create_dir(&later).unwrap();
+    fs::rename(raw.join("surveys.csv"), later.join("surveys.csv")).unwrap();
+    // A trial run names the files of the second batch; its smallest is written last.
+    let trial = tmp.path().join("trial");
+    run(vec![raw.clone()], &trial).unwrap();
+    run(vec![later.clone()], &trial).unwrap();
+    let surveys = Manifest::load(&trial)
+        .unwrap()
+        .table(Table::Surveys)
+        .files
+        .clone();
+    assert!(surveys.len() > 3, "surveys span several months");
+    let last = surveys
+        .iter()
+        .min_by_key(|f| {
+            read_parquet(&trial.join(f))
+                .iter()
+                .map(RecordBatch::num_rows)
+                .sum::<usize>()
+        })
+        .unwrap();
+
+    let wh = tmp.path().join("wh");
+    run(vec![raw], &wh).unwrap();
+    let before = fs::read(wh.join("manifest.json")).unwrap();
+    // A directory where that file should go makes its part fail.
+    fs::create_dir_all(wh.join(last)).unwrap();
+    let err = run(vec![later], &wh).unwrap_err().to_string();
+    assert!(
+        err.contains(last.as_str()),
+        "the error names the file: {err}"
+    );
+    assert_eq!(
+        fs::read(wh.join("manifest.json")).unwrap(),
+        before,
+        "nothing published"
+    );
+    let listed: BTreeSet<PathBuf> = Manifest::load(&wh)
+        .unwrap()
+        .all_files()
+        .map(|f| wh.join(f))
+        .collect();
+    for file in files_under(&wh.join("data")) {
+        assert!(listed.contains(&file), "{} was left behind", file.display());
+    }
+}
+
 #[test]
 fn gbk_exports_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
