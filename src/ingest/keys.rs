@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use super::cache::prefetch;
 use super::source::{Fields, Rejection};
 use crate::schema::Table;
 
@@ -63,7 +64,7 @@ impl PrimaryKeys {
         let mut present = Vec::new();
         for (i, &hash) in hashes.iter().enumerate() {
             if let Some(&ahead) = hashes.get(i + LOOK_AHEAD) {
-                self.prefetch(ahead);
+                self.prefetch_slot(ahead);
             }
             if !self.insert_with_room(stored(hash)) {
                 present.push(i);
@@ -95,7 +96,7 @@ impl PrimaryKeys {
         let mut last: Option<(u64, bool)> = None;
         for (i, hash) in hashes.iter().enumerate() {
             if let Some(Some(ahead)) = hashes.get(i + LOOK_AHEAD) {
-                self.prefetch(*ahead);
+                self.prefetch_slot(*ahead);
             }
             let Some(hash) = *hash else { continue };
             let answer = match last {
@@ -148,21 +149,12 @@ impl PrimaryKeys {
     }
 
     /// Asks the CPU to start loading the home slot of `hash`.
-    #[allow(unsafe_code)]
-    fn prefetch(&self, hash: u64) {
+    fn prefetch_slot(&self, hash: u64) {
         if self.slots.is_empty() {
             return;
         }
         let at = stored(hash) as usize & (self.slots.len() - 1);
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch only hints the cache; it never faults, and the
-        // address is inside the slots anyway.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(at).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = at;
+        prefetch(self.slots.as_ptr().wrapping_add(at));
     }
 }
 

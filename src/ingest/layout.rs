@@ -30,9 +30,9 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::buffer::Buffer;
-use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, TimestampMicrosecondType};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -41,6 +41,7 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use datafusion::parquet::schema::types::ColumnPath;
 
 use super::direct::{DirectWriter, SpillReader, SpillWriter};
+use super::gather::take_rows;
 use super::{IngestError, encode_err, text_value};
 use crate::dates::civil_from_days;
 use crate::fsutil::io_error;
@@ -362,8 +363,7 @@ impl ChunkRows {
             order[*slot] = row as u32;
             *slot += 1;
         }
-        let batch = take_record_batch(&batch, &UInt32Array::from(order))
-            .map_err(encode_err("a month split"))?;
+        let batch = take_rows(&batch, &order).map_err(encode_err("a month split"))?;
         Ok(ChunkRows {
             batch,
             months: groups,
@@ -451,7 +451,7 @@ fn month_numbers(column: &ArrayRef) -> Vec<i32> {
 
 /// The row order that sorts a date or timestamp column, ties in arrival
 /// order (which is file order, so the result does not depend on chunking).
-fn order_by_time(column: &ArrayRef) -> UInt32Array {
+fn order_by_time(column: &ArrayRef) -> Vec<u32> {
     let mut keyed: Vec<(i64, u32)> = match column.data_type() {
         DataType::Date32 => column
             .as_primitive::<Date32Type>()
@@ -675,10 +675,7 @@ fn write_part(
                 drop(batches);
                 let event = table.column_index(event).expect("event column exists");
                 let order = order_by_time(all.column(event));
-                vec![
-                    take_record_batch(&all, &order)
-                        .map_err(encode_err(format!("sorting {what}")))?,
-                ]
+                vec![take_rows(&all, &order).map_err(encode_err(format!("sorting {what}")))?]
             }
         };
         for batch in &out {

@@ -24,7 +24,9 @@
 //!    manifest is then replaced atomically. Until that rename, readers see the
 //!    previous warehouse; after it, the new one.
 
+mod cache;
 mod direct;
+mod gather;
 pub mod keys;
 pub mod layout;
 pub mod source;
