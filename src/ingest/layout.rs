@@ -545,10 +545,10 @@ fn writer_properties(table: Table) -> WriterProperties {
 /// read from disk around the page cache, and while one thread waits for its
 /// read the others keep the cores busy. Dimension tables come first, then
 /// fact tables from the largest, each largest month first: the small parts
-/// come last and keep the threads evenly busy to the end, and each spill
-/// file is removed (a few tenths of a second of waiting for the file system
-/// for the repair orders' at scale 10) while other tables are still being
-/// written. The files come back in table and partition order.
+/// of each table come last, and a spill file is removed (0.3 s of waiting
+/// for the file system for the repair orders' at scale 10) while the tables
+/// after it are still being written, not at the end of the batch. The files
+/// come back in table and partition order.
 pub fn write_parts(
     mut parts: Vec<SpillPart>,
     root: &Path,
