@@ -388,13 +388,20 @@ fn aftersight(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     cmd.output().unwrap()
 }
 
+/// A clean export (seed `seed`) in `dir/raw`, with its surveys moved to
+/// `dir/later` for a second batch.
+fn export_with_surveys_later(dir: &Path, seed: u64) -> (PathBuf, PathBuf) {
+    let raw = gen_into(dir, "raw", 0.01, seed, 0.0, ExportFormat::Csv);
+    let later = dir.join("later");
+    fs::create_dir(&later).unwrap();
+    fs::rename(raw.join("surveys.csv"), later.join("surveys.csv")).unwrap();
+    (raw, later)
+}
+
 #[test]
 fn a_crash_before_publication_leaves_the_previous_warehouse_intact() {
     let tmp = tempfile::tempdir().unwrap();
-    let raw = gen_into(tmp.path(), "raw", 0.01, 4, 0.0, ExportFormat::Csv);
-    let later = tmp.path().join("later");
-    fs::create_dir(&later).unwrap();
-    fs::rename(raw.join("surveys.csv"), later.join("surveys.csv")).unwrap();
+    let (raw, later) = export_with_surveys_later(tmp.path(), 4);
     let wh = tmp.path().join("wh");
     let (raw_s, later_s, wh_s) = (
         raw.to_str().unwrap(),
@@ -470,10 +477,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_batch_that_fails_while_writing_leaves_no_files_behind() {
     let tmp = tempfile::tempdir().unwrap();
-    let raw = gen_into(tmp.path(), "raw", 0.01, 5, 0.0, ExportFormat::Csv);
-    let later = tmp.path().join("later");
-    fs::create_dir(&later).unwrap();
-    fs::rename(raw.join("surveys.csv"), later.join("surveys.csv")).unwrap();
+    let (raw, later) = export_with_surveys_later(tmp.path(), 5);
     // A trial run names the files of the second batch; its smallest is written last.
     let trial = tmp.path().join("trial");
     run(vec![raw.clone()], &trial).unwrap();
