@@ -17,10 +17,11 @@
 //!    `read = published + quarantined` is checked.
 //! 4. If the batch's rejected share exceeds `--max-bad-fraction`, or every
 //!    row of some file is bad, stop: nothing is published.
-//! 5. [`layout`] writes each spilled part as Parquet, one per core at a
-//!    time: fact tables partitioned by month and sorted by their event date;
-//!    zstd(1), dictionaries, page statistics, row groups of up to 1 Mi rows.
-//! 6. New files move into `data/` and `quarantine/` under fresh names; the
+//! 5. [`layout`] writes each spilled part as Parquet, on a few threads more
+//!    than there are cores: fact tables partitioned by month and sorted by
+//!    their event date; zstd(1), dictionaries, page statistics (not on text
+//!    in fact tables), row groups of up to 1 Mi rows.
+//! 6. New files go into `data/` and `quarantine/` under fresh names; the
 //!    manifest is then replaced atomically. Until that rename, readers see the
 //!    previous warehouse; after it, the new one.
 
