@@ -1,5 +1,6 @@
-//! A hint to the CPU cache, for loops that know which scattered memory they
-//! read next.
+//! Hints to the CPU cache and to the kernel, for memory read at random:
+//! loops that know which scattered memory they read next, and tables large
+//! enough to be worth huge pages.
 
 /// Asks the CPU to start loading the cache line at `address`. A hint only:
 /// it never faults, whatever the address, and does nothing off x86-64.
@@ -14,4 +15,31 @@ pub fn prefetch<T>(address: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+/// Asks the kernel to back the untouched memory of `buffer` (from its
+/// pointer to its capacity) with 2 MiB pages, when transparent huge pages
+/// are enabled "on request" (`madvise`, the common default). Filling a
+/// table of 130 MB in 4 KiB pages took 32,000 page faults; with huge pages
+/// it takes a few dozen, and its random lookups miss the TLB less. A hint
+/// only: it changes no contents, and does nothing where it is not supported.
+#[allow(unsafe_code)]
+pub fn advise_huge_pages<T>(buffer: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = buffer.as_ptr() as usize;
+        let end = start + buffer.capacity() * std::mem::size_of::<T>();
+        let (from, to) = (start.next_multiple_of(PAGE), end / PAGE * PAGE);
+        if to > from {
+            // SAFETY: the range lies within the buffer's allocation, and
+            // MADV_HUGEPAGE changes only how the kernel backs its pages,
+            // never what they hold.
+            unsafe {
+                libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buffer;
 }

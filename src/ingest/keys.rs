@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::cache::prefetch;
+use super::cache::{advise_huge_pages, prefetch};
 use super::source::{Fields, Rejection};
 use crate::schema::Table;
 
@@ -140,6 +140,7 @@ impl PrimaryKeys {
         // the shared zero page on the first lookup, and the first insert into
         // each page would then fault again and flush the other core's TLB.
         let mut fresh = Vec::with_capacity(slots);
+        advise_huge_pages(&fresh);
         fresh.resize(slots, EMPTY);
         let old = std::mem::replace(&mut self.slots, fresh);
         self.len = 0;
