@@ -75,13 +75,23 @@ DATAFUSION = textwrap.dedent(
 
 
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (seconds, peak MiB)."""
+    """Runs cmd under /usr/bin/time; returns (seconds, peak MiB, stdout)."""
     fmt = "%e %M"
     res = subprocess.run(["/usr/bin/time", "-f", fmt] + cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
         sys.exit(f"{cmd[0]} failed:\n{res.stderr}")
     secs, kib = res.stderr.strip().splitlines()[-1].split()
-    return float(secs), int(kib) / 1024
+    return float(secs), int(kib) / 1024, res.stdout
+
+
+def check_everything_published(summary):
+    """Exits unless aftersight's JSON summary shows every row of every table
+    read and published: a faster run that quarantined rows would not count."""
+    files = json.loads(summary)["files"]
+    tables = {f["table"] for f in files if f["rows_read"] > 0}
+    bad = [f for f in files if f["rows_quarantined"] or f["rows_published"] != f["rows_read"]]
+    if bad or tables != set(TYPES):
+        sys.exit(f"aftersight did not publish every row of every table: {bad or sorted(tables)}")
 
 
 def main():
@@ -109,7 +119,9 @@ def main():
                 shutil.rmtree(out, ignore_errors=True)
                 os.makedirs(out)
                 subprocess.run(["sync"], check=True)
-                secs, mib = timed(cmd(out))
+                secs, mib, stdout = timed(cmd(out))
+                if name == "aftersight ingest":
+                    check_everything_published(stdout)
                 best = results.get(name)
                 if best is None or secs < best[0]:
                     results[name] = (secs, mib)
