@@ -484,10 +484,7 @@ fn order_by_time(column: &ArrayRef) -> Vec<u32> {
 /// for the index): 8-byte keys sort faster than (time, index) pairs, which
 /// are the fallback.
 fn order_of(times: impl ExactSizeIterator<Item = i64> + Clone) -> Vec<u32> {
-    let Some((earliest, latest)) = times.clone().fold(None, |range, t| match range {
-        None => Some((t, t)),
-        Some((lo, hi)) => Some((t.min(lo), t.max(hi))),
-    }) else {
+    let (Some(earliest), Some(latest)) = (times.clone().min(), times.clone().max()) else {
         return Vec::new();
     };
     let index_bits = u64::BITS - (times.len() as u64).leading_zeros();
