@@ -793,6 +793,62 @@ mod tests {
     }
 
     #[test]
+    fn a_table_spills_only_once_it_holds_its_share_of_the_budget() {
+        // Repair orders of one day, every column filled (a spill checks the table's schema).
+        let chunk = |rows: usize| {
+            let schema = Table::RepairOrders.arrow_schema();
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|field| {
+                    let text = match field.data_type() {
+                        DataType::Timestamp(..) => "2024-03-10T12:00:00",
+                        DataType::Utf8 => "x",
+                        _ => "1",
+                    };
+                    let text = StringArray::from(vec![text; rows]);
+                    datafusion::arrow::compute::cast(&text, field.data_type()).unwrap()
+                })
+                .collect();
+            let batch = RecordBatch::try_new(schema, columns).unwrap();
+            ChunkRows::split(Table::RepairOrders, batch).unwrap()
+        };
+        let (earlier, small) = (chunk(4000), chunk(10));
+        // The table read earlier fills the budget on its own.
+        let budget = SpillBudget::new(earlier.batch.get_array_memory_size());
+        let small_bytes = small.batch.get_array_memory_size();
+        assert!(
+            small_bytes * 8 < budget.limit,
+            "{small_bytes} of {}",
+            budget.limit
+        );
+        let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut full = TableSpill::new(Table::RepairOrders, dir_a.path(), budget.clone()).unwrap();
+        full.write(earlier).unwrap();
+        assert!(full.file.is_none(), "at the budget, not past it");
+        let mut next = TableSpill::new(Table::RepairOrders, dir_b.path(), budget.clone()).unwrap();
+        let mut written = 0;
+        while next.file.is_none() {
+            next.write(chunk(10)).unwrap();
+            written += small_bytes;
+            assert!(written < budget.limit, "never spilled");
+        }
+        // Past the budget from the first chunk on, it spilled once it held a quarter.
+        assert!(
+            written >= budget.limit / MIN_SPILL_SHARE,
+            "spilled at {written} bytes"
+        );
+        assert!(written - small_bytes < budget.limit / MIN_SPILL_SHARE);
+        assert_eq!(next.held, 0);
+        assert!(next.parts.values().all(|p| p.pending.is_empty()));
+        let parts = next.finish().unwrap();
+        assert_eq!(
+            parts.iter().map(|p| p.rows).sum::<u64>(),
+            written as u64 / small_bytes as u64 * 10
+        );
+    }
+
+    #[test]
     fn times_sort_with_ties_in_arrival_order_whether_they_pack_or_not() {
         // Stable sorting of (time, index) is the reference.
         let expected = |times: &[i64]| {
