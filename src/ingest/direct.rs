@@ -234,6 +234,10 @@ fn read_range(
 
 /// Reads byte ranges of a file, each through an aligned read of the blocks
 /// around it, into `scratch`; where each range lies in the returned buffer.
+///
+/// A part's batches lie apart in its spill file (one per spill), and each is
+/// a read of its own that waits for the disk. Up to [`READERS`] threads
+/// read them at once, each a run of consecutive ranges.
 fn read_ranges(
     file: &File,
     ranges: &[Range<usize>],
@@ -248,7 +252,51 @@ fn read_ranges(
     let mut at = Vec::with_capacity(ranges.len());
     let mut pos = 0;
     for (range, block) in ranges.iter().zip(&aligned) {
-        let region = memory.region(pos..pos + block.len());
+        let offset = memory.start + pos + (range.start - block.start);
+        at.push(offset..offset + range.len());
+        pos += block.len();
+    }
+    // Runs of consecutive ranges, one per reader, and the memory each fills.
+    let per_reader = ranges.len().div_ceil(READERS).max(1);
+    let mut rest = memory.region(0..total);
+    let mut runs = Vec::new();
+    for (range_run, block_run) in ranges.chunks(per_reader).zip(aligned.chunks(per_reader)) {
+        let len = block_run.iter().map(ExactSizeIterator::len).sum();
+        let (region, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        rest = tail;
+        runs.push((range_run, block_run, region));
+    }
+    let last = runs.pop();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = runs
+            .into_iter()
+            .map(|(r, b, m)| scope.spawn(move || read_run(file, r, b, m)))
+            .collect();
+        let mine = last.map_or(Ok(()), |(r, b, m)| read_run(file, r, b, m));
+        others
+            .into_iter()
+            .map(|h| h.join().expect("a reader does not panic"))
+            .chain([mine])
+            .collect::<io::Result<()>>()
+    })?;
+    Ok((Buffer::from_vec(memory.bytes), at))
+}
+
+/// Threads reading one part's spilled batches at once. At scale 10, in six
+/// alternating rounds, an ingest took 10.6-11.2 s with four and 11.2-11.9 s
+/// with one (plus one outlier at 13.8 s).
+const READERS: usize = 4;
+
+/// Reads the aligned `blocks` around `ranges`, one after another, into `memory`.
+fn read_run(
+    file: &File,
+    ranges: &[Range<usize>],
+    blocks: &[Range<usize>],
+    memory: &mut [u8],
+) -> io::Result<()> {
+    let mut pos = 0;
+    for (range, block) in ranges.iter().zip(blocks) {
+        let region = &mut memory[pos..pos + block.len()];
         let mut done = 0;
         while done < region.len() {
             match file.read_at(&mut region[done..], (block.start + done) as u64) {
@@ -264,11 +312,9 @@ fn read_ranges(
                 "a spill file ends before the batch it should hold",
             ));
         }
-        let offset = memory.start + pos + (range.start - block.start);
-        at.push(offset..offset + range.len());
         pos += block.len();
     }
-    Ok((Buffer::from_vec(memory.bytes), at))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -318,7 +364,9 @@ mod tests {
 
         let reader = SpillReader::open(&path, Arc::clone(&schema)).unwrap();
         let mut scratch = Vec::new();
-        for indexes in [vec![6, 0, 4], vec![2, 3, 4], vec![5, 1, 3, 1]] {
+        // One range per reader and several (runs of 3, 3 and 3).
+        let all = vec![0, 1, 2, 3, 4, 5, 6, 6, 2];
+        for indexes in [vec![6, 0, 4], vec![2, 3, 4], vec![5, 1, 3, 1], all, vec![3]] {
             let (batches, memory) = reader.read(&indexes, scratch).unwrap();
             for (&index, got) in indexes.iter().zip(&batches) {
                 assert_eq!(got, &batch(&schema, firsts[index], sizes[index]));
