@@ -8,8 +8,8 @@
 //! time buffered and 0.2 s with `O_DIRECT`. So [`DirectWriter`] gathers bytes
 //! in one aligned buffer it reuses and writes whole blocks, [`SpillWriter`]
 //! writes the Arrow IPC stream through it, and
-//! [`SpillReader`] reads a batch's aligned byte range straight into memory
-//! the caller recycles. Where the file system refuses `O_DIRECT` (tmpfs),
+//! [`SpillReader`] reads batches' aligned byte ranges, several at once,
+//! straight into memory the caller recycles. Where the file system refuses `O_DIRECT` (tmpfs),
 //! the same code runs through the page cache.
 
 use std::fs::{File, OpenOptions};

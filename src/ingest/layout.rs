@@ -3,7 +3,8 @@
 //! While files are read, the parsing threads group each chunk's accepted rows
 //! by month ([`ChunkRows::split`]; one part for a dimension table), and
 //! [`TableSpill`] collects them by part, in file order, in memory while the batch's
-//! tables hold less than a [`SpillBudget`]; beyond it, a table moves its
+//! tables hold less than a [`SpillBudget`]; beyond it, a table that holds a
+//! quarter of the budget itself moves its
 //! rows to its Arrow IPC spill file (one per table, not per part: creating
 //! and deleting hundreds of small files costs the file system more than
 //! reading one file's batches by index). A thread per spill file writes it,
@@ -58,7 +59,8 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// writing, with three 95-100 %; each thread added about 30 MB to the peak.
 const EXTRA_WRITERS: usize = 3;
 /// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory,
-/// besides the one spill on its way to disk. A scale 1 export (about 250 MB
+/// besides the one spill on its way to disk (and, past it, up to a
+/// [`MIN_SPILL_SHARE`] of it in the table being read). A scale 1 export (about 250 MB
 /// of rows) stays in memory; at scale 10 most rows are spilled.
 pub const MEMORY_BUDGET: usize = 256 << 20;
 
