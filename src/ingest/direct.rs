@@ -7,10 +7,10 @@
 //! memory is slow: on the development VM, writing 1.6 GB took 4.3 s of system
 //! time buffered and 0.2 s with `O_DIRECT`. So [`DirectWriter`] gathers bytes
 //! in one aligned buffer it reuses and writes whole blocks, [`SpillWriter`]
-//! writes the Arrow IPC stream through it, and
-//! [`SpillReader`] reads batches' aligned byte ranges, several at once,
-//! straight into memory the caller recycles. Where the file system refuses `O_DIRECT` (tmpfs),
-//! the same code runs through the page cache.
+//! writes the Arrow IPC stream through it, and [`SpillReader`] reads
+//! batches' aligned byte ranges, several at once, straight into memory the
+//! caller recycles. Where the file system refuses `O_DIRECT` (tmpfs), the
+//! same code runs through the page cache.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -283,8 +283,8 @@ fn read_ranges(
 }
 
 /// Threads reading one part's spilled batches at once. At scale 10, in six
-/// alternating rounds, an ingest took 10.6-11.2 s with four and 11.2-11.9 s
-/// with one (plus one outlier at 13.8 s).
+/// alternating rounds, an ingest took 10.6-11.2 s with four; with one, five
+/// runs took 11.2-11.9 s and the first after a build 13.8 s.
 const READERS: usize = 4;
 
 /// Reads the aligned `blocks` around `ranges`, one after another, into `memory`.

@@ -2,10 +2,10 @@
 //!
 //! While files are read, the parsing threads group each chunk's accepted rows
 //! by month ([`ChunkRows::split`]; one part for a dimension table), and
-//! [`TableSpill`] collects them by part, in file order, in memory while the batch's
-//! tables hold less than a [`SpillBudget`]; beyond it, a table that holds a
-//! quarter of the budget itself moves its
-//! rows to its Arrow IPC spill file (one per table, not per part: creating
+//! [`TableSpill`] collects them by part, in file order, in memory while the
+//! batch's tables hold less than a [`SpillBudget`]; beyond it, a table that
+//! holds a quarter of the budget itself moves its rows to its Arrow IPC
+//! spill file (one per table, not per part: creating
 //! and deleting hundreds of small files costs the file system more than
 //! reading one file's batches by index). A thread per spill file writes it,
 //! so that committing chunks never waits for the disk; one spill at a time
@@ -60,8 +60,8 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 const EXTRA_WRITERS: usize = 3;
 /// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory,
 /// besides the one spill on its way to disk (and, past it, up to a
-/// [`MIN_SPILL_SHARE`] of it in the table being read). A scale 1 export (about 250 MB
-/// of rows) stays in memory; at scale 10 most rows are spilled.
+/// [`MIN_SPILL_SHARE`] of it in the table being read). A scale 1 export
+/// (about 250 MB of rows) stays in memory; at scale 10 most rows are spilled.
 pub const MEMORY_BUDGET: usize = 256 << 20;
 
 /// A table spills only once it holds at least 1/N of the [`SpillBudget`]
