@@ -59,8 +59,8 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// writing, with three 95-100 %; each thread added about 30 MB to the peak.
 const EXTRA_WRITERS: usize = 3;
 /// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory,
-/// besides the one spill on its way to disk (and, past it, up to a
-/// [`MIN_SPILL_SHARE`] of it in the table being read). A scale 1 export
+/// besides the one spill on its way to disk (and, past it, up to a quarter
+/// of it in the table being read). A scale 1 export
 /// (about 250 MB of rows) stays in memory; at scale 10 most rows are spilled.
 pub const MEMORY_BUDGET: usize = 256 << 20;
 
