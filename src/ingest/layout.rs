@@ -764,16 +764,10 @@ mod tests {
     use datafusion::arrow::array::{StringArray, TimestampMicrosecondArray};
 
     /// Repair orders with these ids and opening days (other columns empty).
+    /// Repair orders with these ids and opening days, in the table's schema;
+    /// every other column holds one plain value.
     fn orders(rows: &[(&str, i32)]) -> RecordBatch {
-        // The table's columns, all nullable: only the id and the opening time are filled.
-        let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
-            Table::RepairOrders
-                .arrow_schema()
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone().with_nullable(true))
-                .collect::<Vec<_>>(),
-        ));
+        let schema = Table::RepairOrders.arrow_schema();
         let columns = schema
             .fields()
             .iter()
@@ -783,7 +777,15 @@ mod tests {
                     "opened_at" => Arc::new(TimestampMicrosecondArray::from_iter_values(
                         rows.iter().map(|r| i64::from(r.1) * 86_400_000_000),
                     )),
-                    _ => datafusion::arrow::array::new_null_array(field.data_type(), rows.len()),
+                    _ => {
+                        let text = match field.data_type() {
+                            DataType::Timestamp(..) => "2024-03-10T12:00:00",
+                            DataType::Utf8 => "x",
+                            _ => "1",
+                        };
+                        let text = StringArray::from(vec![text; rows.len()]);
+                        datafusion::arrow::compute::cast(&text, field.data_type()).unwrap()
+                    }
                 }
             })
             .collect();
@@ -796,24 +798,12 @@ mod tests {
 
     #[test]
     fn a_table_spills_only_once_it_holds_its_share_of_the_budget() {
-        // Repair orders of one day, every column filled (a spill checks the table's schema).
+        // Repair orders of one day (a spill checks the table's schema).
+        let day = crate::dates::days_from_civil(2024, 3, 10);
         let chunk = |rows: usize| {
-            let schema = Table::RepairOrders.arrow_schema();
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|field| {
-                    let text = match field.data_type() {
-                        DataType::Timestamp(..) => "2024-03-10T12:00:00",
-                        DataType::Utf8 => "x",
-                        _ => "1",
-                    };
-                    let text = StringArray::from(vec![text; rows]);
-                    datafusion::arrow::compute::cast(&text, field.data_type()).unwrap()
-                })
-                .collect();
-            let batch = RecordBatch::try_new(schema, columns).unwrap();
-            ChunkRows::split(Table::RepairOrders, batch).unwrap()
+            let ids: Vec<String> = (0..rows).map(|i| format!("RO{i:08}")).collect();
+            let rows: Vec<(&str, i32)> = ids.iter().map(|id| (id.as_str(), day)).collect();
+            ChunkRows::split(Table::RepairOrders, orders(&rows)).unwrap()
         };
         let (earlier, small) = (chunk(4000), chunk(10));
         // The table read earlier fills the budget on its own.
