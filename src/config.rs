@@ -1,10 +1,7 @@
-//! `aftersight.toml`: the settings of `aftersight run` for a scheduler.
+//! `aftersight.toml`: the settings file, one layer of [`crate::settings`].
 //!
-//! Precedence, highest first: the command line, then `AFTERSIGHT_*`
-//! environment variables, then the file, then the defaults. The file is
-//! `--config PATH`, else `$AFTERSIGHT_CONFIG`, else `./aftersight.toml` when it
-//! exists. Unknown keys are errors that name the key, its line, and the
-//! closest valid key. `aftersight init` writes [`STARTER`].
+//! Unknown keys are errors that name the key, its line, and the closest valid
+//! key. `aftersight init` writes [`STARTER`].
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const FILE_NAME: &str = "aftersight.toml";
 
 /// The commented starter file `aftersight init` writes.
-pub const STARTER: &str = r#"# aftersight.toml: settings of `aftersight run`.
+pub const STARTER: &str = r#"# aftersight.toml: settings of every aftersight command.
 # Precedence: command line, then AFTERSIGHT_* environment variables, then this file, then defaults.
 # Every key is optional; the values below are the defaults unless marked as an example.
 
@@ -53,7 +50,7 @@ memory_limit = "4GiB"                           # env AFTERSIGHT_MEMORY_LIMIT
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Read {
         /// The file.
         path: PathBuf,
@@ -87,6 +84,14 @@ pub enum ConfigError {
         setting: String,
         /// What is wrong.
         message: String,
+    },
+    /// `init` could not write the file.
+    #[error("cannot write `{path}`")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
     },
     /// `init` would overwrite a file.
     #[error("`{0}` exists; pass --force to overwrite it")]
@@ -262,25 +267,12 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
     Ok(bytes as usize)
 }
 
-/// Which file to read: the given path, `$AFTERSIGHT_CONFIG`, or
-/// `./aftersight.toml` when it exists. A named file must exist.
-pub fn locate(given: Option<&Path>) -> Option<PathBuf> {
-    given
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("AFTERSIGHT_CONFIG").map(PathBuf::from))
-        .or_else(|| {
-            Path::new(FILE_NAME)
-                .is_file()
-                .then(|| PathBuf::from(FILE_NAME))
-        })
-}
-
 /// Writes the starter file; refuses to overwrite unless `force`.
 pub fn init(path: &Path, force: bool) -> Result<(), ConfigError> {
     if path.exists() && !force {
         return Err(ConfigError::Exists(path.to_path_buf()));
     }
-    crate::fsutil::write_atomically(path, STARTER.as_bytes()).map_err(|source| ConfigError::Read {
+    crate::fsutil::write_atomically(path, STARTER.as_bytes()).map_err(|source| ConfigError::Write {
         path: path.to_path_buf(),
         source,
     })

@@ -149,9 +149,91 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(i64::from(days) * 86_400 + i64::from(h * 3600 + m * 60 + sec))
 }
 
+/// A calendar month, the period of a report or an executive summary.
+/// Written `YYYY-MM`, and parsed strictly in that form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    year: i32,
+    month: u32,
+}
+
+impl Period {
+    /// The month that holds a day (days since the epoch).
+    pub fn containing(day: i32) -> Period {
+        let (year, month, _) = civil_from_days(day);
+        Period { year, month }
+    }
+
+    /// Its first day (days since the epoch).
+    pub fn start(self) -> i32 {
+        days_from_civil(self.year, self.month, 1)
+    }
+
+    /// The first day of the next month: the period is `[start, end)`.
+    pub fn end(self) -> i32 {
+        add_months(self.start(), 1)
+    }
+
+    /// The period `months` later (earlier when negative).
+    pub fn plus_months(self, months: i32) -> Period {
+        Period::containing(add_months(self.start(), months))
+    }
+
+    /// Year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// Month, 1 to 12.
+    pub fn month(self) -> u32 {
+        self.month
+    }
+}
+
+impl std::str::FromStr for Period {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Period, String> {
+        let day = (s.len() == 7)
+            .then(|| parse_date(&format!("{s}-01")))
+            .flatten()
+            .ok_or_else(|| format!("`{s}` is not a month (YYYY-MM)"))?;
+        Ok(Period::containing(day))
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl serde::Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_parse_strictly_and_know_their_bounds() {
+        let p: Period = "2026-10".parse().unwrap();
+        assert_eq!(p.to_string(), "2026-10");
+        assert_eq!(format_date(p.start()), "2026-10-01");
+        assert_eq!(format_date(p.end()), "2026-11-01");
+        assert_eq!(p.plus_months(-12).to_string(), "2025-10");
+        assert_eq!(p.plus_months(3).to_string(), "2027-01");
+        assert_eq!(
+            Period::containing(parse_date("2024-02-29").unwrap()).to_string(),
+            "2024-02"
+        );
+        for bad in ["2026-13", "2026-1", "../../x", "2026-10-01", ""] {
+            assert!(bad.parse::<Period>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn civil_round_trip_over_a_century() {

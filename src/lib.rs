@@ -13,7 +13,10 @@
 //! - [`charts`]: plotters charts with an embedded CJK font, PNG and SVG.
 //! - [`executive`]: the one-page executive summary per period.
 //! - [`report`]: parameterised HTML / Markdown / CSV reports from specs.
+//! - [`settings`]: every setting resolved once (command line, `AFTERSIGHT_*`,
+//!   `aftersight.toml`, defaults), for every command.
 //! - [`config`]: `aftersight.toml`, its starter file and its checks.
+//! - [`error`]: the category of any error, which decides the exit code.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
@@ -21,6 +24,7 @@
 pub mod charts;
 pub mod config;
 pub mod dates;
+pub mod error;
 pub mod executive;
 pub mod fsutil;
 pub mod generate;
@@ -29,6 +33,7 @@ pub mod models;
 pub mod pipeline;
 pub mod report;
 pub mod schema;
+pub mod settings;
 pub mod sql;
 pub mod vin;
 pub mod warehouse;

@@ -38,6 +38,18 @@ impl Frame {
         self
     }
 
+    /// Adds a numeric column whose missing values stay missing.
+    pub fn optional_number(
+        mut self,
+        name: &str,
+        values: impl IntoIterator<Item = Option<f64>>,
+    ) -> Frame {
+        self.names.push(name.to_owned());
+        self.columns
+            .push(Column::Number(values.into_iter().collect()));
+        self
+    }
+
     /// Adds a text column.
     pub fn text<S: Into<String>>(
         mut self,

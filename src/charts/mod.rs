@@ -149,6 +149,20 @@ impl FromStr for ChartKind {
     }
 }
 
+/// Chart types in specs read and write as their names (`ranked-bar`), checked when the spec is parsed.
+impl<'de> serde::Deserialize<'de> for ChartKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for ChartKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl fmt::Display for ChartKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -18,7 +18,7 @@ use crate::dates::{push_date, push_timestamp};
 use crate::schema::{ColumnType, Table};
 
 /// Export file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     /// Comma-separated values with a header line.

@@ -83,7 +83,7 @@ pub struct IngestConfig {
     /// ([`source::CHUNK_BYTES`] by default).
     pub chunk_bytes: usize,
     /// Bytes of accepted rows the batch keeps in memory before it spills them
-    /// to disk ([`layout::MEMORY_BUDGET`] by default; 0 spills everything).
+    /// to disk ([`DEFAULT_MEMORY_BUDGET`] by default; 0 spills everything).
     pub memory_budget: usize,
 }
 
@@ -157,8 +157,8 @@ pub struct FileReport {
     pub encoding: &'static str,
     /// Content hash (BLAKE3, hex).
     pub blake3: String,
-    /// `ingested`, or `unchanged` when the same content was ingested before.
-    pub status: &'static str,
+    /// Whether the file was read now or skipped as ingested before.
+    pub status: FileStatus,
     /// Data rows read.
     pub rows_read: u64,
     /// Rows published.
@@ -170,6 +170,19 @@ pub struct FileReport {
     /// Header remarks (ignored or absent optional columns).
     pub notes: Vec<String>,
 }
+
+/// What ingest did with one input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Read and validated in this batch.
+    Ingested,
+    /// The same content (BLAKE3) was ingested before; skipped.
+    Unchanged,
+}
+
+/// Bytes of accepted rows a batch keeps in memory before spilling, unless configured.
+pub const DEFAULT_MEMORY_BUDGET: usize = layout::MEMORY_BUDGET;
 
 /// Rows of one table after the batch.
 #[derive(Debug, Clone, Serialize)]
@@ -245,7 +258,7 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
                 format: s.format.name(),
                 encoding: "",
                 blake3: s.blake3.clone().unwrap_or_default(),
-                status: "unchanged",
+                status: FileStatus::Unchanged,
                 rows_read: 0,
                 rows_published: 0,
                 rows_quarantined: 0,
@@ -918,7 +931,7 @@ fn ingest_file(
         format: source.format.name(),
         encoding: encoding.name(),
         blake3,
-        status: "ingested",
+        status: FileStatus::Ingested,
         rows_read: read,
         rows_published: published,
         rows_quarantined: quarantined,

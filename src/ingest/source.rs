@@ -45,15 +45,13 @@ impl SourceFormat {
 }
 
 /// Text encoding of a source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     /// Decide per file: UTF-8 unless most non-ASCII records only decode as GBK.
     Auto,
     /// UTF-8, with or without BOM.
-    #[value(name = "utf-8", alias = "utf8")]
     Utf8,
     /// GBK / GB18030, common in Chinese systems.
-    #[value(alias = "gb18030")]
     Gbk,
 }
 

@@ -213,7 +213,7 @@ pub fn tune_table(rows: &[TuneRow]) -> ResultTable {
 }
 
 /// Which saved model to score with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelName {
     /// Failure in the next 90 days, per vehicle and component.
     Failure,
@@ -302,10 +302,10 @@ pub async fn predict(
     };
     let dest = paths.predictions.join(name.name());
     store::publish_predictions(&dest, &batch, manifest.clone())?;
-    let written: PredictionsManifest = serde_json::from_slice(
-        &std::fs::read(dest.join(crate::fsutil::MANIFEST_FILE)).map_err(ModelError::io(&dest))?,
-    )
-    .map_err(|e| ModelError::Input(e.to_string()))?;
+    let path = dest.join(crate::fsutil::MANIFEST_FILE);
+    let bytes = std::fs::read(&path).map_err(ModelError::io(&path))?;
+    let written: PredictionsManifest =
+        serde_json::from_slice(&bytes).map_err(|source| ModelError::Manifest { path, source })?;
     Ok(written)
 }
 

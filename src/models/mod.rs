@@ -32,13 +32,13 @@ pub enum ModelError {
     #[error(transparent)]
     Sql(#[from] crate::sql::SqlError),
     /// A learner refused the data or its settings.
-    #[error("training failed: {0}")]
+    #[error("training failed")]
     Fit(#[from] linfa::Error),
     /// An input table does not have what the command needs.
     #[error("{0}")]
     Input(String),
     /// Reading or writing model files failed.
-    #[error("{path}: {source}")]
+    #[error("`{path}`")]
     Io {
         /// The file or folder.
         path: std::path::PathBuf,
@@ -48,6 +48,17 @@ pub enum ModelError {
     /// Writing results failed.
     #[error(transparent)]
     Output(#[from] crate::sql::output::OutputError),
+    /// Publishing a model or predictions directory failed.
+    #[error(transparent)]
+    Publish(#[from] crate::fsutil::PublishError),
+    /// A manifest aftersight wrote does not read back.
+    #[error("`{path}` is not a manifest this version can read")]
+    Manifest {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
 }
 
 impl ModelError {

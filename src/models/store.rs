@@ -55,8 +55,7 @@ pub fn save<M: Serialize>(
     let version = format!("v{next}");
     manifest.kind = MODEL_KIND.into();
     manifest.version = version.clone();
-    let staging =
-        Staging::new(&dir.join(&version)).map_err(|e| ModelError::Input(e.to_string()))?;
+    let staging = Staging::new(&dir.join(&version)).map_err(ModelError::from)?;
     let write = |file: &str, bytes: Vec<u8>| {
         let path = staging.path().join(file);
         std::fs::write(&path, bytes).map_err(ModelError::io(&path))
@@ -69,9 +68,7 @@ pub fn save<M: Serialize>(
         fsutil::MANIFEST_FILE,
         serde_json::to_vec_pretty(&manifest).expect("manifests serialise"),
     )?;
-    staging
-        .publish(MODEL_KIND)
-        .map_err(|e| ModelError::Input(e.to_string()))?;
+    staging.publish(MODEL_KIND).map_err(ModelError::from)?;
     if champion(&dir)?.is_none() {
         set_champion(root, &manifest.name, &version)?;
     }
@@ -220,7 +217,7 @@ pub fn publish_predictions(
     batch: &RecordBatch,
     mut manifest: PredictionsManifest,
 ) -> Result<(), ModelError> {
-    let staging = Staging::new(dest).map_err(|e| ModelError::Input(e.to_string()))?;
+    let staging = Staging::new(dest).map_err(ModelError::from)?;
     manifest.kind = PREDICTIONS_KIND.into();
     manifest.file = "predictions.parquet".into();
     manifest.rows = batch.num_rows();
@@ -234,7 +231,5 @@ pub fn publish_predictions(
         serde_json::to_vec_pretty(&manifest).expect("manifests serialise"),
     )
     .map_err(ModelError::io(&path))?;
-    staging
-        .publish(PREDICTIONS_KIND)
-        .map_err(|e| ModelError::Input(e.to_string()))
+    staging.publish(PREDICTIONS_KIND).map_err(ModelError::from)
 }

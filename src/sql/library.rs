@@ -284,6 +284,25 @@ pub fn load(dir: &Path) -> Result<Vec<QueryFile>, SqlError> {
     Ok(out)
 }
 
+/// The library in `dir`, or the embedded copy when there is none.
+pub fn load_or_embedded(dir: Option<&Path>) -> Result<Vec<QueryFile>, SqlError> {
+    match dir {
+        Some(dir) => load(dir),
+        None => embedded(),
+    }
+}
+
+/// Finds a query by name in `dir`, or in the embedded copy when there is none.
+pub fn find_in(dir: Option<&Path>, name: &str) -> Result<QueryFile, SqlError> {
+    match dir {
+        Some(dir) => find(dir, name),
+        None => embedded()?
+            .into_iter()
+            .find(|q| q.name == name)
+            .ok_or_else(|| SqlError::Library(format!("no query `{name}` in the built-in library"))),
+    }
+}
+
 /// Finds a query by name in the library.
 pub fn find(dir: &Path, name: &str) -> Result<QueryFile, SqlError> {
     let all = load(dir)?;

@@ -58,7 +58,7 @@ pub enum SqlError {
     #[error("only read-only queries are allowed here ({0})")]
     NotReadOnly(String),
     /// DataFusion rejected or failed the query.
-    #[error("query failed: {0}")]
+    #[error("query failed")]
     Query(#[from] DataFusionError),
 }
 

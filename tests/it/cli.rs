@@ -1,15 +1,8 @@
 //! The `aftersight` binary as a user runs it.
 
+use crate::support::aftersight;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn aftersight(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aftersight"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run aftersight")
-}
+use std::process::Command;
 
 fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
@@ -18,7 +11,7 @@ fn text(out: &[u8]) -> String {
 #[test]
 fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let first = aftersight(tmp.path(), &["run"]);
+    let first = aftersight(tmp.path(), &["run"], &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     let stdout = text(&first.stdout);
     assert!(stdout.contains("[ran    ] raw"), "{stdout}");
@@ -53,7 +46,7 @@ fn run_without_a_bundled_sample_generates_the_embedded_default_once() {
         );
     }
 
-    let second = aftersight(tmp.path(), &["run", "--format", "json"]);
+    let second = aftersight(tmp.path(), &["run", "--format", "json"], &[]);
     assert!(second.status.success(), "{}", text(&second.stderr));
     let report: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_eq!(report["stages"][0]["outcome"], "skipped");
@@ -89,6 +82,7 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
     let result = aftersight(
         root,
         &["run", "--format", "json", "--out", out.to_str().unwrap()],
+        &[],
     );
     assert!(result.status.success(), "{}", text(&result.stderr));
     let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
@@ -132,7 +126,7 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
 #[test]
 fn generate_reports_bad_arguments_with_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
-    let bad = aftersight(tmp.path(), &["generate", "--scale", "0", "--out", "x"]);
+    let bad = aftersight(tmp.path(), &["generate", "--scale", "0", "--out", "x"], &[]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
         text(&bad.stderr).contains("invalid parameter `scale`"),
@@ -143,6 +137,7 @@ fn generate_reports_bad_arguments_with_exit_codes() {
     let usage = aftersight(
         tmp.path(),
         &["generate", "--scale", "1", "--out", "x", "--format", "xlsx"],
+        &[],
     );
     assert_eq!(usage.status.code(), Some(2));
 
@@ -151,6 +146,7 @@ fn generate_reports_bad_arguments_with_exit_codes() {
     let refused = aftersight(
         tmp.path(),
         &["generate", "--scale", "0.001", "--out", "notes"],
+        &[],
     );
     assert_eq!(refused.status.code(), Some(1));
     assert!(
@@ -180,6 +176,7 @@ fn generate_json_summary_lists_every_table() {
             "--dirt",
             "0.01",
         ],
+        &[],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -190,7 +187,7 @@ fn generate_json_summary_lists_every_table() {
 #[test]
 fn help_shows_examples() {
     let tmp = tempfile::tempdir().unwrap();
-    let help = text(&aftersight(tmp.path(), &["generate", "--help"]).stdout);
+    let help = text(&aftersight(tmp.path(), &["generate", "--help"], &[]).stdout);
     assert!(
         help.contains("Examples:") && help.contains("--dirt"),
         "{help}"
@@ -261,7 +258,7 @@ fn a_killed_run_resumes_and_a_failed_stage_keeps_the_last_good_outputs() {
         serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(interrupted["complete"], false);
 
-    let resumed = aftersight(root, &["run", "--format", "json", "--out", out_arg]);
+    let resumed = aftersight(root, &["run", "--format", "json", "--out", out_arg], &[]);
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     let report: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
     assert_eq!(report["complete"], true);
@@ -290,6 +287,7 @@ fn a_killed_run_resumes_and_a_failed_stage_keeps_the_last_good_outputs() {
             "--queries",
             queries.to_str().unwrap(),
         ],
+        &[],
     );
     assert_eq!(failed.status.code(), Some(1));
     assert!(
@@ -330,18 +328,18 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn settings_follow_command_line_then_environment_then_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let init = aftersight(tmp.path(), &["init"]);
+    let init = aftersight(tmp.path(), &["init"], &[]);
     assert!(init.status.success(), "{}", text(&init.stderr));
     assert!(
         std::fs::read_to_string(tmp.path().join("aftersight.toml"))
             .unwrap()
             .contains("[engine]")
     );
-    let again = aftersight(tmp.path(), &["init"]);
+    let again = aftersight(tmp.path(), &["init"], &[]);
     assert_eq!(again.status.code(), Some(1), "init does not overwrite");
 
     std::fs::write(tmp.path().join("aftersight.toml"), "ouput = \"x\"\n").unwrap();
-    let typo = aftersight(tmp.path(), &["run"]);
+    let typo = aftersight(tmp.path(), &["run"], &[]);
     assert_eq!(typo.status.code(), Some(1));
     assert!(
         text(&typo.stderr).contains("line 1: unknown key `ouput`; did you mean `out`?"),
@@ -356,16 +354,10 @@ fn settings_follow_command_line_then_environment_then_file() {
     )
     .unwrap();
     let run = |args: &[&str], env: Option<(&str, &str)>| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_aftersight"));
-        command
-            .args(["run", "--raw", "missing-export"])
-            .args(args)
-            .current_dir(tmp.path());
-        command.env_remove("AFTERSIGHT_THREADS");
-        if let Some((k, v)) = env {
-            command.env(k, v);
-        }
-        text(&command.output().unwrap().stderr)
+        let mut all = vec!["run", "--raw", "missing-export"];
+        all.extend_from_slice(args);
+        let envs: Vec<(&str, &str)> = env.into_iter().collect();
+        text(&aftersight(tmp.path(), &all, &envs).stderr)
     };
     assert!(
         run(&[], None).contains("threads: 0 is not between 1 and 256"),
@@ -401,4 +393,125 @@ fn stage<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .iter()
         .find(|s| s["stage"] == name)
         .unwrap_or_else(|| panic!("no stage {name} in {report}"))
+}
+
+#[test]
+fn every_command_honours_the_output_root_of_aftersight_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sample = crate::support::repo_root().join("datasets/sample");
+    std::fs::write(
+        dir.join("aftersight.toml"),
+        format!(
+            "out = \"elsewhere\"\nraw = {:?}\n",
+            sample.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let ok = |args: &[&str]| {
+        let out = aftersight(dir, args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let out = dir.join("elsewhere");
+    ok(&["run", "--quiet"]);
+    assert!(out.join("run.json").is_file());
+
+    ok(&["report", "monthly", "--period", "2026-08"]);
+    assert!(
+        out.join("reports/monthly/period=2026-08/report.html")
+            .is_file()
+    );
+    let now = "2026-10-05T08:00:00+08:00";
+    ok(&["report", "due", "--run", "--now", now]);
+    assert!(
+        out.join("reports/monthly/period=2026-09/report.html")
+            .is_file()
+    );
+
+    let count = ok(&[
+        "sql",
+        "SELECT count(*) AS n FROM vehicles",
+        "--format",
+        "csv",
+    ]);
+    assert!(count.starts_with("n\n"), "{count}");
+    ok(&["train", "churn"]);
+    assert!(out.join("models/churn/v2").is_dir(), "the run saved v1");
+    ok(&["predict", "churn"]);
+    assert!(out.join("predictions/churn/predictions.parquet").is_file());
+    let chart = dir.join("volume.png");
+    let chart_arg = chart.to_str().unwrap();
+    ok(&[
+        "chart",
+        "line",
+        "--query",
+        "repair_volume_by_month",
+        "--x",
+        "month",
+        "--y",
+        "repair_orders",
+        "--out",
+        chart_arg,
+    ]);
+    assert!(chart.is_file());
+    ok(&["summary", "--period", "2026-09"]);
+    assert!(out.join("executive/period=2026-09/summary.html").is_file());
+
+    assert!(
+        !dir.join("aftersight-out").exists(),
+        "nothing fell back to the default output root"
+    );
+}
+
+#[test]
+fn each_cause_of_an_error_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Settings layer: a file that cannot be read.
+    let missing = aftersight(dir, &["sql", "SELECT 1", "--config", "nope.toml"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = text(&missing.stderr);
+    assert_eq!(stderr.matches("nope.toml").count(), 1, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // SQL layer: DataFusion's message appears once.
+    let sample = crate::support::repo_root().join("datasets/sample");
+    let wh = dir.join("wh");
+    let ingest = aftersight(
+        dir,
+        &[
+            "ingest",
+            "--from",
+            sample.to_str().unwrap(),
+            "--warehouse",
+            "wh",
+            "--quiet",
+        ],
+        &[],
+    );
+    assert!(ingest.status.success(), "{}", text(&ingest.stderr));
+    assert!(wh.join("manifest.json").is_file());
+    let bad = aftersight(
+        dir,
+        &["sql", "SELECT nosuchcol FROM vehicles", "--warehouse", "wh"],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = text(&bad.stderr);
+    assert_eq!(stderr.matches("nosuchcol").count(), 1, "{stderr}");
+
+    // Report layer: a period that is not a month.
+    let period = aftersight(
+        dir,
+        &["report", "monthly", "--period", "June", "--warehouse", "wh"],
+        &[],
+    );
+    assert_eq!(period.status.code(), Some(1));
+    let stderr = text(&period.stderr);
+    assert_eq!(stderr.matches("June").count(), 1, "{stderr}");
+
+    // Command-line layer: a combination clap cannot see is a usage error (exit 2).
+    let usage = aftersight(dir, &["sql", "--warehouse", "wh"], &[]);
+    assert_eq!(usage.status.code(), Some(2), "{}", text(&usage.stderr));
 }

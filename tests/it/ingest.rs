@@ -5,11 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aftersight::generate::export::ExportFormat;
 use aftersight::ingest::source::Encoding;
-use aftersight::ingest::{IngestConfig, IngestError, IngestReport, ingest};
+use aftersight::ingest::{FileStatus, IngestConfig, IngestError, IngestReport, ingest};
 use aftersight::schema::{ColumnType, Table};
 use aftersight::warehouse::Manifest;
 use datafusion::arrow::array::{Array, AsArray};
@@ -19,7 +18,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, Encoding as PageEncoding};
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::support::{gen_into, truth};
+use crate::support::{aftersight, gen_into, repo_root, truth};
 
 fn config(inputs: Vec<PathBuf>, warehouse: &Path) -> IngestConfig {
     IngestConfig {
@@ -187,7 +186,7 @@ fn warehouse_files_are_typed_sorted_and_partitioned_by_month() {
     // The same export with every row kept in memory instead of spilled writes the same files.
     let in_memory = tmp.path().join("in-memory");
     let mut cfg = config(vec![raw], &in_memory);
-    cfg.memory_budget = aftersight::ingest::layout::MEMORY_BUDGET;
+    cfg.memory_budget = aftersight::ingest::DEFAULT_MEMORY_BUDGET;
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(ingest(&cfg))
@@ -315,7 +314,12 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
 
     let again = run(vec![raw.clone()], &wh).unwrap();
     assert!(!again.published);
-    assert!(again.files.iter().all(|f| f.status == "unchanged"));
+    assert!(
+        again
+            .files
+            .iter()
+            .all(|f| f.status == FileStatus::Unchanged)
+    );
     assert_eq!(
         fs::read(wh.join("manifest.json")).unwrap(),
         manifest_after_first,
@@ -335,7 +339,12 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
     fs::write(wh.join("manifest.json"), older.to_string()).unwrap();
     let legacy = run(vec![raw.clone()], &wh).unwrap();
     assert!(!legacy.published);
-    assert!(legacy.files.iter().all(|f| f.status == "unchanged"));
+    assert!(
+        legacy
+            .files
+            .iter()
+            .all(|f| f.status == FileStatus::Unchanged)
+    );
     fs::write(wh.join("manifest.json"), &manifest_after_first).unwrap();
 
     let second = run(vec![raw.clone(), later.clone()], &wh).unwrap();
@@ -343,7 +352,7 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
     let ingested: Vec<_> = second
         .files
         .iter()
-        .filter(|f| f.status == "ingested")
+        .filter(|f| f.status == FileStatus::Ingested)
         .map(|f| f.table)
         .collect();
     assert_eq!(ingested, ["repair_orders", "warranty_claims", "surveys"]);
@@ -384,15 +393,6 @@ fn rerunning_is_idempotent_and_new_files_add_only_themselves() {
     assert_eq!(Manifest::load(&wh).unwrap().batch, 2, "nothing published");
 }
 
-fn aftersight(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aftersight"));
-    cmd.args(args);
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
 /// A clean export (seed `seed`) in `dir/raw`, with its surveys moved to
 /// `dir/later` for a second batch.
 fn export_with_surveys_later(dir: &Path, seed: u64) -> (PathBuf, PathBuf) {
@@ -414,13 +414,18 @@ fn a_crash_before_publication_leaves_the_previous_warehouse_intact() {
         wh.to_str().unwrap(),
     );
     assert!(
-        aftersight(&["ingest", "--from", raw_s, "--warehouse", wh_s], &[])
-            .status
-            .success()
+        aftersight(
+            &repo_root(),
+            &["ingest", "--from", raw_s, "--warehouse", wh_s],
+            &[]
+        )
+        .status
+        .success()
     );
     let before = fs::read(wh.join("manifest.json")).unwrap();
 
     let crashed = aftersight(
+        &repo_root(),
         &["ingest", "--from", raw_s, later_s, "--warehouse", wh_s],
         &[("AFTERSIGHT_TEST_CRASH_BEFORE_PUBLISH", "1")],
     );
@@ -437,6 +442,7 @@ fn a_crash_before_publication_leaves_the_previous_warehouse_intact() {
     assert!(m.table(Table::Surveys).files.is_empty());
 
     let recovered = aftersight(
+        &repo_root(),
         &[
             "ingest",
             "--from",
@@ -639,6 +645,7 @@ fn malformed_files_give_clear_errors_and_publish_nothing() {
         fs::create_dir(&dir).unwrap();
         fs::write(dir.join("vehicles.csv"), &bytes).unwrap();
         let out = aftersight(
+            &repo_root(),
             &[
                 "ingest",
                 "--from",
@@ -663,6 +670,7 @@ fn malformed_files_give_clear_errors_and_publish_nothing() {
         );
     }
     let out = aftersight(
+        &repo_root(),
         &[
             "ingest",
             "--from",

@@ -3,7 +3,6 @@
 //! cutoff, and identical results on re-runs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use aftersight::dates::parse_date;
@@ -19,7 +18,7 @@ use aftersight::schema::Table;
 use aftersight::sql::{self, SessionSettings};
 use datafusion::prelude::SessionContext;
 
-use crate::support::{assert_rows, gen_into, ingest_clean, rows, truth};
+use crate::support::{aftersight, assert_rows, gen_into, ingest_clean, repo_root, rows, truth};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reliability")
@@ -118,31 +117,28 @@ fn grouped_weibull_agrees_with_lifelines_interval_censoring() {
     }
 }
 
-fn aftersight(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aftersight"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn reliability_fit_and_mcf_read_any_table() {
     let input = fixtures().join("wear_out.csv");
     let plot_dir = tempfile::tempdir().unwrap();
-    let out = aftersight(&[
-        "reliability",
-        "fit",
-        "--input",
-        input.to_str().unwrap(),
-        "--time",
-        "time",
-        "--event",
-        "failed",
-        "--format",
-        "json",
-        "--plot",
-        plot_dir.path().join("weibull.svg").to_str().unwrap(),
-    ]);
+    let out = aftersight(
+        &repo_root(),
+        &[
+            "reliability",
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--time",
+            "time",
+            "--event",
+            "failed",
+            "--format",
+            "json",
+            "--plot",
+            plot_dir.path().join("weibull.svg").to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -166,22 +162,26 @@ fn reliability_fit_and_mcf_read_any_table() {
         "unit,t,repair\na,2,1\na,5,1\na,10,0\nb,4,0\nc,3,1\nc,3,0\n",
     )
     .unwrap();
-    let out = aftersight(&[
-        "reliability",
-        "mcf",
-        "--input",
-        events.to_str().unwrap(),
-        "--unit",
-        "unit",
-        "--time",
-        "t",
-        "--event",
-        "repair",
-        "--format",
-        "csv",
-        "--plot",
-        plot_dir.path().join("mcf.png").to_str().unwrap(),
-    ]);
+    let out = aftersight(
+        &repo_root(),
+        &[
+            "reliability",
+            "mcf",
+            "--input",
+            events.to_str().unwrap(),
+            "--unit",
+            "unit",
+            "--time",
+            "t",
+            "--event",
+            "repair",
+            "--format",
+            "csv",
+            "--plot",
+            plot_dir.path().join("mcf.png").to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -197,16 +197,20 @@ fn reliability_fit_and_mcf_read_any_table() {
     let png = std::fs::read(plot_dir.path().join("mcf.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 
-    let missing = aftersight(&[
-        "reliability",
-        "fit",
-        "--input",
-        input.to_str().unwrap(),
-        "--time",
-        "nope",
-        "--event",
-        "failed",
-    ]);
+    let missing = aftersight(
+        &repo_root(),
+        &[
+            "reliability",
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--time",
+            "nope",
+            "--event",
+            "failed",
+        ],
+        &[],
+    );
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no column `nope`"));
 }
@@ -597,7 +601,7 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
         out: out.path().to_path_buf(),
         queries: None,
         // Six months to the end of August 2025: the Haval H6 MY2022 transmission issue starts in May.
-        period: Some("2025-08".into()),
+        period: Some("2025-08".parse().unwrap()),
         lang,
         settings: Default::default(),
     };
@@ -640,7 +644,7 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
     );
     // A period after the data ends has nothing to summarise, and says so.
     let mut late = config(Lang::En);
-    late.period = Some("2027-01".into());
+    late.period = Some("2027-01".parse().unwrap());
     let err = block_on(write(&late)).unwrap_err();
     assert!(
         matches!(err, aftersight::report::ReportError::NoData { .. }),

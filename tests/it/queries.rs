@@ -6,11 +6,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aftersight::sql::{self, SessionSettings, library};
 
-use crate::support::{assert_rows, rows};
+use crate::support::{aftersight, assert_rows, repo_root, rows};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -443,14 +442,6 @@ fn kpis_match_the_hand_worked_answers() {
     );
 }
 
-fn aftersight(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_aftersight"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn sql_is_read_only_and_parameters_stay_values() {
     let tmp = tempfile::tempdir().unwrap();
@@ -469,7 +460,7 @@ fn sql_is_read_only_and_parameters_stay_values() {
         "DROP TABLE stations".to_owned(),
     ];
     for statement in &refused {
-        let out = aftersight(&["sql", "--warehouse", wh, statement]);
+        let out = aftersight(&repo_root(), &["sql", "--warehouse", wh, statement], &[]);
         assert_eq!(out.status.code(), Some(1), "{statement}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -482,16 +473,20 @@ fn sql_is_read_only_and_parameters_stay_values() {
         "nothing was written outside the warehouse"
     );
 
-    let injected = aftersight(&[
-        "sql",
-        "--warehouse",
-        wh,
-        "--format",
-        "csv",
-        "SELECT count(*) AS n FROM stations WHERE name = $name",
-        "--param",
-        "name=x' OR '1'='1",
-    ]);
+    let injected = aftersight(
+        &repo_root(),
+        &[
+            "sql",
+            "--warehouse",
+            wh,
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM stations WHERE name = $name",
+            "--param",
+            "name=x' OR '1'='1",
+        ],
+        &[],
+    );
     assert!(
         injected.status.success(),
         "{}",
@@ -503,15 +498,19 @@ fn sql_is_read_only_and_parameters_stay_values() {
         "the quote is part of the value"
     );
 
-    let named = aftersight(&[
-        "sql",
-        "--warehouse",
-        wh,
-        "--query",
-        "effective_labour_rate",
-        "--format",
-        "json",
-    ]);
+    let named = aftersight(
+        &repo_root(),
+        &[
+            "sql",
+            "--warehouse",
+            wh,
+            "--query",
+            "effective_labour_rate",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
     assert!(
         named.status.success(),
         "{}",
@@ -520,15 +519,19 @@ fn sql_is_read_only_and_parameters_stay_values() {
     let json: serde_json::Value = serde_json::from_slice(&named.stdout).unwrap();
     assert_eq!(json[1]["effective_labour_rate"], 150.0);
 
-    let bad_param = aftersight(&[
-        "sql",
-        "--warehouse",
-        wh,
-        "--query",
-        "comeback_rate",
-        "--param",
-        "start=last week",
-    ]);
+    let bad_param = aftersight(
+        &repo_root(),
+        &[
+            "sql",
+            "--warehouse",
+            wh,
+            "--query",
+            "comeback_rate",
+            "--param",
+            "start=last week",
+        ],
+        &[],
+    );
     assert_eq!(bad_param.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_param.stderr).contains("parameter `start`"));
 }
@@ -554,4 +557,107 @@ fn an_as_of_session_sees_the_warehouse_as_it_was_that_day() {
         .unwrap();
         assert_eq!(rows(&counts), vec![vec!["5", "1", "2", "3", "3"]]);
     });
+}
+
+#[test]
+fn the_executive_queries_are_the_queries_folder() {
+    let folder = library::load(&root().join("queries/executive")).unwrap();
+    let names: Vec<&str> = folder.iter().map(|q| q.name.as_str()).collect();
+    let embedded: Vec<&str> = aftersight::executive::EMBEDDED
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(names, embedded, "update executive::EMBEDDED");
+    for (name, text) in aftersight::executive::EMBEDDED {
+        let path = root().join(format!("queries/executive/{name}.sql"));
+        assert_eq!(std::fs::read_to_string(path).unwrap(), *text, "{name}");
+    }
+}
+
+/// Runs a query of `queries/executive/` with the given prediction tables registered.
+fn run_executive(wh: &Path, name: &str, segments: bool) -> Vec<Vec<String>> {
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let q = library::find(&root().join("queries/executive"), name).unwrap();
+    let churn = RecordBatch::try_from_iter([
+        (
+            "customer_id",
+            Arc::new(StringArray::from(vec![
+                "C00000001",
+                "C00000002",
+                "C00000003",
+            ])) as _,
+        ),
+        (
+            "probability",
+            Arc::new(Float64Array::from(vec![0.2, 0.9, 0.5])) as _,
+        ),
+    ])
+    .unwrap();
+    let (ids, labels, descriptions) = if segments {
+        (
+            vec!["C00000001", "C00000002"],
+            vec![0, 1],
+            vec!["loyal", "lapsing"],
+        )
+    } else {
+        (vec![], vec![], vec![])
+    };
+    let segments = RecordBatch::try_from_iter([
+        ("customer_id", Arc::new(StringArray::from(ids)) as _),
+        ("segment", Arc::new(Int64Array::from(labels)) as _),
+        (
+            "segment_description",
+            Arc::new(StringArray::from(descriptions)) as _,
+        ),
+    ])
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ctx = sql::open(wh, &SessionSettings::default()).await.unwrap();
+        ctx.register_batch("churn_predictions", churn).unwrap();
+        ctx.register_batch("segments_predictions", segments)
+            .unwrap();
+        rows(&sql::query(&ctx, &q.sql, HashMap::new()).await.unwrap())
+    })
+}
+
+#[test]
+fn executive_queries_match_the_hand_worked_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = mini_warehouse(tmp.path());
+    // Churn probabilities: C1 0.2 (segment 0 loyal), C2 0.9 (segment 1 lapsing), C3 0.5 (no segment).
+    assert_rows(
+        "churn_by_segment",
+        &run_executive(&wh, "churn_by_segment", true),
+        &[
+            &["1: lapsing", "1", "0.9", "0.9"],
+            &["–", "1", "0.5", "0.5"],
+            &["0: loyal", "1", "0.2", "0.2"],
+        ],
+    );
+    // Without segment predictions everyone is "–": 3 customers, 1.6 expected, mean 0.5333.
+    let unsegmented = run_executive(&wh, "churn_by_segment", false);
+    assert_eq!(unsegmented.len(), 1, "{unsegmented:?}");
+    assert_eq!(&unsegmented[0][..3], ["–", "3", "1.6"]);
+    // Last visits: C2 RO4 09-05 08:00; C3 RO6 10-30 08:00 (after RO7 10-01, RO5 09-20);
+    // C1 RO10 10-28 09:00 (after RO9 10-20, RO8 10-15).
+    assert_rows(
+        "churn_top_customers",
+        &run_executive(&wh, "churn_top_customers", true),
+        &[
+            &["李娜", "上海", "1: lapsing", "0.9", "2026-09-05T08:00:00"],
+            &["张强", "上海", "–", "0.5", "2026-10-30T08:00:00"],
+            &["王伟", "上海", "0: loyal", "0.2", "2026-10-28T09:00:00"],
+        ],
+    );
+    assert_rows(
+        "station_names",
+        &run_executive(&wh, "station_names", false),
+        &[
+            &["ST000001", "上海浦东比亚迪4S店"],
+            &["ST000002", "速驰快修(浦东店)"],
+        ],
+    );
 }

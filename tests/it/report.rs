@@ -1,9 +1,10 @@
 //! `aftersight report`: outputs, escaping, atomic periods, locks, exit codes
 //! and the read-only guarantee for specs.
 
+use crate::support::aftersight;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// A copy of the mini fixture with a hostile station name, ingested.
 fn warehouse(dir: &Path) -> PathBuf {
@@ -24,18 +25,10 @@ fn warehouse(dir: &Path) -> PathBuf {
     crate::support::ingest_clean(&input, &dir.join("wh"))
 }
 
-fn aftersight(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aftersight"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
 fn report(dir: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["report", "monthly", "--warehouse", "wh", "--out", "out"];
     args.extend_from_slice(extra);
-    aftersight(dir, &args)
+    aftersight(dir, &args, &[])
 }
 
 #[test]
@@ -129,6 +122,7 @@ fn exit_codes_dry_runs_and_locks() {
             "--out",
             "out",
         ],
+        &[],
     );
     assert_eq!(escape.status.code(), Some(1));
 
@@ -179,6 +173,7 @@ fn specs_cannot_write_or_escape_the_warehouse() {
             lib.to_str().unwrap(),
             "--dry-run",
         ],
+        &[],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -202,6 +197,7 @@ fn specs_cannot_write_or_escape_the_warehouse() {
             "--queries",
             lib.to_str().unwrap(),
         ],
+        &[],
     );
     assert!(String::from_utf8_lossy(&typo.stderr).contains("unknown format `pdf`"));
 }

@@ -102,7 +102,7 @@ pub fn ingest_clean(input: &Path, warehouse: &Path) -> PathBuf {
         max_bad_fraction: 0.0,
         progress: false,
         chunk_bytes: 4096,
-        memory_budget: aftersight::ingest::layout::MEMORY_BUDGET,
+        memory_budget: aftersight::ingest::DEFAULT_MEMORY_BUDGET,
     };
     let report = tokio::runtime::Runtime::new()
         .unwrap()
@@ -239,4 +239,24 @@ pub fn assert_rows(name: &str, got: &[Vec<String>], expected: &[&[&str]]) {
             }
         }
     }
+}
+
+/// The repository root, where `queries/` and `datasets/sample/` are.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `aftersight` binary in `dir` with `envs` set. The test's own
+/// `AFTERSIGHT_*` variables are not passed on, so a developer's settings
+/// never change what a test sees.
+pub fn aftersight(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aftersight"));
+    command.args(args).current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AFTERSIGHT_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(envs.iter().copied());
+    command.output().expect("run aftersight")
 }

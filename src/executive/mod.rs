@@ -1,0 +1,191 @@
+//! The executive summary: one self-contained HTML page per period that a
+//! director reads in a minute.
+//!
+//! It shows the headline KPIs against the previous month and the same month
+//! last year, the revenue trend, the top emerging quality risks (cohorts
+//! failing faster than their same-age peers, with their Weibull B10 life from
+//! the reliability stage), the customers and segments most at risk of churn
+//! (from the churn and segment predictions), and the station scorecard. Every
+//! chart is an inline PNG, so the page is one file that mails and archives
+//! well. English or Chinese (`Lang::Zh`).
+//!
+//! Written to `OUT/executive/period=YYYY-MM/summary.html` (or
+//! `summary.zh.html`), atomically.
+
+mod gather;
+mod sections;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::charts::Lang;
+use crate::dates::Period;
+use crate::report::{ReportError, escape_html};
+use crate::sql::SessionSettings;
+
+use self::gather::{Gathered, gather};
+use self::sections::Page;
+
+/// `(name, text)` of `queries/executive/<name>.sql`, compiled in.
+macro_rules! embed_executive {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../queries/executive/", $name, ".sql")))),*]
+    };
+}
+
+/// The executive page's own queries as compiled into the binary (a test keeps them equal to the folder).
+pub const EMBEDDED: &[(&str, &str)] =
+    embed_executive!["churn_by_segment", "churn_top_customers", "station_names"];
+
+/// What to summarise.
+#[derive(Debug, Clone)]
+pub struct SummaryConfig {
+    /// Warehouse.
+    pub warehouse: PathBuf,
+    /// Output root: predictions and reliability are read from it, the page written under it.
+    pub out: PathBuf,
+    /// Query library; `None` uses the embedded copy.
+    pub queries: Option<PathBuf>,
+    /// The month; `None` is the month the data is valid through.
+    pub period: Option<Period>,
+    /// Language.
+    pub lang: Lang,
+    /// Session settings (memory, threads, as-of date).
+    pub settings: SessionSettings,
+}
+
+/// One headline KPI and its comparisons.
+#[derive(Debug, Clone, Serialize)]
+pub struct Headline {
+    /// KPI key.
+    pub kpi: String,
+    /// Label in the page's language.
+    pub label: String,
+    /// This period.
+    pub value: Option<f64>,
+    /// The month before.
+    pub previous: Option<f64>,
+    /// The same month a year earlier.
+    pub last_year: Option<f64>,
+    /// Unit (`%` for shares).
+    pub unit: String,
+    /// Whether up is good.
+    pub up_is_good: bool,
+}
+
+/// One emerging quality risk.
+#[derive(Debug, Clone, Serialize)]
+pub struct Risk {
+    /// Make, model and model year.
+    pub cohort: String,
+    /// Component.
+    pub component: String,
+    /// Repairs in the window.
+    pub repairs: f64,
+    /// Repairs expected at the peer rate.
+    pub expected: f64,
+    /// Observed over expected.
+    pub ratio: f64,
+    /// The cohort's B10 life in months from its Weibull fit, when one exists.
+    pub b10_months: Option<f64>,
+    /// The component's fleet B10 life in months.
+    pub fleet_b10_months: Option<f64>,
+}
+
+/// What was written; printed by the CLI and recorded by `aftersight run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryManifest {
+    /// Period.
+    pub period: String,
+    /// Language code.
+    pub lang: String,
+    /// Last date with data.
+    pub data_valid_through: String,
+    /// The page.
+    pub file: PathBuf,
+    /// Headline KPIs.
+    pub headline: Vec<Headline>,
+    /// Top emerging risks.
+    pub risks: Vec<Risk>,
+    /// Whether churn predictions were found.
+    pub churn_section: bool,
+    /// Charts embedded.
+    pub charts: usize,
+}
+
+/// The page's own words.
+pub(crate) struct Words {
+    lang: Lang,
+}
+
+impl Words {
+    pub(crate) fn t<'a>(&self, en: &'a str, zh: &'a str) -> &'a str {
+        if self.lang == Lang::Zh { zh } else { en }
+    }
+}
+
+/// Writes the executive summary for a period in `config.lang`.
+pub async fn write(config: &SummaryConfig) -> Result<SummaryManifest, ReportError> {
+    let mut pages = write_languages(config, &[config.lang]).await?;
+    Ok(pages.remove(0))
+}
+
+/// Writes the summary in several languages from one set of query results.
+pub async fn write_languages(
+    config: &SummaryConfig,
+    languages: &[Lang],
+) -> Result<Vec<SummaryManifest>, ReportError> {
+    let data = gather(config).await?;
+    languages
+        .iter()
+        .map(|&lang| render(&data, config, lang))
+        .collect()
+}
+
+/// Renders and writes one language's page.
+fn render(
+    data: &Gathered,
+    config: &SummaryConfig,
+    lang: Lang,
+) -> Result<SummaryManifest, ReportError> {
+    let mut page = Page::new(data, lang);
+    page.header();
+    let headline = page.headline_section()?;
+    page.trend_section()?;
+    let risks = page.risk_section()?;
+    page.churn_section()?;
+    page.scorecard_section()?;
+    let words = Words { lang };
+    let _ = writeln!(
+        page.html,
+        "<footer>{} · aftersight {} · {}</footer>\n</body>\n</html>",
+        words.t("Generated", "生成于"),
+        env!("CARGO_PKG_VERSION"),
+        escape_html(&crate::report::now_rfc3339())
+    );
+
+    let file_name = if lang == Lang::Zh {
+        "summary.zh.html"
+    } else {
+        "summary.html"
+    };
+    let file = config
+        .out
+        .join("executive")
+        .join(format!("period={}", data.period))
+        .join(file_name);
+    crate::fsutil::write_atomically(&file, page.html.as_bytes())
+        .map_err(crate::fsutil::io_error("write", &file))?;
+    Ok(SummaryManifest {
+        period: data.period.to_string(),
+        lang: if lang == Lang::Zh { "zh" } else { "en" }.into(),
+        data_valid_through: data.valid_through.clone(),
+        file,
+        headline,
+        risks,
+        churn_section: data.churn.is_some(),
+        charts: page.figures_drawn(),
+    })
+}

@@ -1,0 +1,690 @@
+//! The sections of the executive page, in reading order, and their tables.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::gather::{Gathered, figure_error};
+use super::{Headline, Risk, Words};
+use crate::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
+use crate::dates::{Period, add_months, format_date};
+use crate::report::{ReportError, escape_html, png_figure};
+
+/// Charts drawn into the page, counted for the manifest.
+pub(super) struct Figures {
+    drawn: usize,
+}
+
+impl Figures {
+    /// Draws a chart as an inline PNG figure.
+    fn draw(
+        &mut self,
+        kind: ChartKind,
+        frame: &Frame,
+        columns: Columns,
+        options: ChartOptions,
+    ) -> Result<String, ReportError> {
+        let png = charts::render(kind, frame, &columns, &options, ImageFormat::Png).map_err(
+            |source| ReportError::Chart {
+                index: self.drawn + 1,
+                name: options.title.clone(),
+                source,
+            },
+        )?;
+        self.drawn += 1;
+        Ok(png_figure(&png, &options.title))
+    }
+}
+
+/// One language's page while it is written.
+pub(super) struct Page<'a> {
+    pub(super) html: String,
+    figures: Figures,
+    words: Words,
+    data: &'a Gathered,
+    month_name: String,
+}
+
+impl<'a> Page<'a> {
+    pub(super) fn new(data: &'a Gathered, lang: Lang) -> Page<'a> {
+        Page {
+            html: String::new(),
+            figures: Figures { drawn: 0 },
+            words: Words { lang },
+            data,
+            month_name: month_label(data.period, lang),
+        }
+    }
+
+    pub(super) fn figures_drawn(&self) -> usize {
+        self.figures.drawn
+    }
+
+    fn footer(&self, query: &str) -> String {
+        let source = if query.contains('_') && !query.contains(' ') {
+            format!("queries/{query}.sql")
+        } else {
+            query.to_owned()
+        };
+        charts::footer(&source, &self.data.valid_through, self.words.lang)
+    }
+
+    /// The HTML head, the title and the period line.
+    pub(super) fn header(&mut self) {
+        let (period, valid_through) = (self.data.period.to_string(), &self.data.valid_through);
+        let title = format!(
+            "{} · {}",
+            self.words
+                .t("After-sales executive summary", "售后业务管理层摘要"),
+            self.month_name
+        );
+        page_head(&mut self.html, &title, self.words.lang);
+        let _ = writeln!(
+            self.html,
+            "<header><h1>{}</h1><p class=\"meta\">{} <b>{}</b> · {} <b>{}</b> · {}</p></header>",
+            escape_html(&title),
+            self.words.t("Period", "统计期"),
+            escape_html(&period),
+            self.words.t("data valid through", "数据截至"),
+            escape_html(valid_through),
+            self.words.t(
+                "compared with the previous month and the same month last year",
+                "与上月及去年同月对比"
+            ),
+        );
+    }
+
+    /// 1. Headline tiles (the four a director asks for first) and the full table.
+    pub(super) fn headline_section(&mut self) -> Result<Vec<Headline>, ReportError> {
+        let (lang, month_name) = (self.words.lang, self.month_name.clone());
+        let headline = headlines(&self.data.kpis, lang)?;
+        let _ = writeln!(
+            self.html,
+            "<section><h2>{}</h2>",
+            self.words.t("Headline KPIs", "核心指标")
+        );
+        let tiles: Vec<&Headline> = headline
+            .iter()
+            .filter(|h| {
+                ["repair_orders", "revenue_cny", "comeback_rate", "csi"].contains(&h.kpi.as_str())
+                    && h.value.is_some()
+            })
+            .collect();
+        if !tiles.is_empty() {
+            let frame = Frame::new()
+                .text("kpi", tiles.iter().map(|h| h.label.clone()))
+                .number("value", tiles.iter().map(|h| h.value.unwrap_or(f64::NAN)))
+                .number(
+                    "previous",
+                    tiles.iter().map(|h| h.previous.unwrap_or(f64::NAN)),
+                )
+                .number(
+                    "last_year",
+                    tiles.iter().map(|h| h.last_year.unwrap_or(f64::NAN)),
+                )
+                .text("unit", tiles.iter().map(|h| h.unit.clone()))
+                .text(
+                    "better",
+                    tiles
+                        .iter()
+                        .map(|h| if h.up_is_good { "up" } else { "down" }),
+                );
+            let options = ChartOptions {
+            title: format!("{} {month_name}", self.words.t("At a glance:", "一览：")),
+            subtitle: self.words.t("▲▼ against the previous month and the same month last year; green is good news", "▲▼ 对比上月与去年同月；绿色为向好").into(),
+            footer: self.footer("headline_kpis"),
+            height: 300,
+            lang,
+            ..ChartOptions::default()
+        };
+            self.html.push_str(&self.figures.draw(
+                ChartKind::Tiles,
+                &frame,
+                Columns::default(),
+                options,
+            )?);
+        }
+        headline_table(&mut self.html, &headline, &self.words);
+        self.html.push_str("</section>\n");
+        Ok(headline)
+    }
+
+    /// 2. Revenue trend, 13 months.
+    pub(super) fn trend_section(&mut self) -> Result<(), ReportError> {
+        let (lang, period, start) = (self.words.lang, self.data.period, self.data.period.start());
+        let trend_start = add_months(start, -12);
+        let volume = &self.data.volume;
+        if volume.rows() > 0 {
+            let _ = writeln!(
+                self.html,
+                "<section><h2>{}</h2>",
+                self.words
+                    .t("Workshop revenue, 13 months", "近13个月维修产值")
+            );
+            let options = ChartOptions {
+                title: self
+                    .words
+                    .t("Workshop revenue by month", "每月维修产值")
+                    .into(),
+                subtitle: format!("{} – {period}", &format_date(trend_start)[..7]),
+                y_label: self.words.t("Revenue, CNY", "产值（元）").into(),
+                footer: self.footer("repair_volume_by_month"),
+                lang,
+                height: 400,
+                ..ChartOptions::default()
+            };
+            let columns = Columns {
+                x: Some("month".into()),
+                y: vec!["revenue_cny".into()],
+                ..Columns::default()
+            };
+            self.html.push_str(
+                &self
+                    .figures
+                    .draw(ChartKind::Line, volume, columns, options)?,
+            );
+            self.html.push_str("</section>\n");
+        }
+
+        Ok(())
+    }
+
+    /// 3. Emerging quality risks over the last six months.
+    pub(super) fn risk_section(&mut self) -> Result<Vec<Risk>, ReportError> {
+        let (lang, period, end) = (self.words.lang, self.data.period, self.data.period.end());
+        let risk_start = add_months(end, -6);
+        let risks = risk_list(&self.data.risks, &self.data.b10)?;
+        let _ = writeln!(
+            self.html,
+            "<section><h2>{}</h2>",
+            self.words
+                .t("Top emerging quality risks", "主要新出现的质量风险")
+        );
+        let _ = writeln!(
+        self.html,
+        "<p class=\"note\">{}</p>",
+        self.words.t(
+            "Model-year cohorts whose repairs of a component in the last six months run above the rate of all vehicles of the same model year. B10: months in service by which 10% fail, from the Weibull fits of the reliability stage.",
+            "近六个月某零部件维修次数高于同年款全部车辆水平的车型批次。B10：可靠性分析中威布尔拟合得到的10%车辆发生故障时的使用月数。"
+        )
+    );
+        if risks.is_empty() {
+            let _ = writeln!(
+                self.html,
+                "<p>{}</p>",
+                self.words.t(
+                    "No cohort stands out from its peers in this window.",
+                    "本期没有明显高于同类的批次。"
+                )
+            );
+        } else {
+            let frame = Frame::new()
+                .text(
+                    "risk",
+                    risks
+                        .iter()
+                        .map(|r| format!("{} · {}", r.cohort, r.component)),
+                )
+                .number("ratio", risks.iter().map(|r| r.ratio));
+            let options = ChartOptions {
+                title: self
+                    .words
+                    .t(
+                        "Repairs against same-age peers (×)",
+                        "维修次数相对同年款水平（倍）",
+                    )
+                    .into(),
+                subtitle: format!("{} – {period}", &format_date(risk_start)[..7]),
+                y_label: self
+                    .words
+                    .t("Observed ÷ expected repairs", "实际 ÷ 预期维修次数")
+                    .into(),
+                footer: self.footer("emerging_quality_risks"),
+                lang,
+                height: 320,
+                ..ChartOptions::default()
+            };
+            let columns = Columns {
+                x: Some("risk".into()),
+                y: vec!["ratio".into()],
+                ..Columns::default()
+            };
+            self.html.push_str(&self.figures.draw(
+                ChartKind::RankedBar,
+                &frame,
+                columns,
+                options,
+            )?);
+            risk_table(&mut self.html, &risks, &self.words);
+        }
+        self.html.push_str("</section>\n");
+
+        Ok(risks)
+    }
+
+    /// 4. Churn risk, when the models have scored the customers.
+    pub(super) fn churn_section(&mut self) -> Result<(), ReportError> {
+        let _ = writeln!(
+            self.html,
+            "<section><h2>{}</h2>",
+            self.words
+                .t("Customers most at risk of churn", "流失风险最高的客户")
+        );
+        let data = self.data;
+        if let Some((segments, customers)) = &data.churn {
+            self.churn_html(segments, customers)?;
+        } else {
+            let _ = writeln!(
+            self.html,
+            "<p>{}</p>",
+            self.words.t(
+                "No churn predictions yet: run `aftersight train churn` and `aftersight predict churn` (or `aftersight run`).",
+                "暂无流失预测：请运行 `aftersight train churn` 与 `aftersight predict churn`（或 `aftersight run`）。"
+            )
+        );
+        }
+        self.html.push_str("</section>\n");
+
+        Ok(())
+    }
+
+    fn churn_html(&mut self, segments: &Frame, customers: &Frame) -> Result<(), ReportError> {
+        let lang = self.words.lang;
+        let valid_through = &self.data.valid_through;
+        if segments.rows() > 0 {
+            let options = ChartOptions {
+            title: self.words.t("Expected churners by segment", "各客户群预计流失人数").into(),
+            subtitle: self.words.t("Sum of churn probabilities: customers expected to make no visit in the next 12 months", "流失概率之和：预计未来12个月不再到店的客户数").into(),
+            y_label: self.words.t("Expected churners", "预计流失人数").into(),
+            footer: charts::footer("churn_predictions, segments_predictions", valid_through, lang),
+            lang,
+            height: 320,
+            ..ChartOptions::default()
+        };
+            let columns = Columns {
+                x: Some("segment".into()),
+                y: vec!["expected_churners".into()],
+                ..Columns::default()
+            };
+            self.html.push_str(&self.figures.draw(
+                ChartKind::RankedBar,
+                segments,
+                columns,
+                options,
+            )?);
+        }
+        let error = figure_error("churn_predictions");
+        let _ = writeln!(
+            self.html,
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            self.words.t("Customer", "客户"),
+            self.words.t("City", "城市"),
+            self.words.t("Segment", "客户群"),
+            self.words.t("Churn probability", "流失概率"),
+            self.words.t("Last visit", "最近到店"),
+        );
+        let (names, cities, segs, last) = (
+            customers.labels("name").map_err(&error)?,
+            customers.labels("city").map_err(&error)?,
+            customers.labels("segment").map_err(&error)?,
+            customers.labels("last_visit").map_err(&error)?,
+        );
+        let probability = customers.numbers("probability").map_err(&error)?;
+        for i in 0..customers.rows() {
+            let _ = writeln!(
+                self.html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{}</td></tr>",
+                escape_html(&names[i]),
+                escape_html(&cities[i]),
+                escape_html(&segs[i]),
+                probability[i].map_or_else(|| "–".into(), probability_text),
+                escape_html(last[i].get(..10).unwrap_or(&last[i])),
+            );
+        }
+        self.html.push_str("</table>\n");
+        Ok(())
+    }
+
+    /// 5. Station scorecard.
+    pub(super) fn scorecard_section(&mut self) -> Result<(), ReportError> {
+        let lang = self.words.lang;
+        let scorecard = &self.data.scorecard;
+        let _ = writeln!(
+            self.html,
+            "<section><h2>{}</h2>",
+            self.words.t("Station scorecard", "服务站评分卡")
+        );
+        if scorecard.rows() > 0 {
+            let options = ChartOptions {
+            title: self.words.t("Station score (0-100)", "服务站综合得分（0-100）").into(),
+            subtitle: self.words.t("40% quality (comebacks), 40% satisfaction, 20% on-time; AAA from 85, AA from 75", "质量（返修）40%，满意度40%，准时20%；85分以上AAA，75分以上AA").into(),
+            y_label: self.words.t("Score", "得分").into(),
+            footer: self.footer("station_scorecard"),
+            lang,
+            height: 520,
+            ..ChartOptions::default()
+        };
+            let columns = Columns {
+                x: Some("station".into()),
+                y: vec!["score".into()],
+                ..Columns::default()
+            };
+            self.html.push_str(&self.figures.draw(
+                ChartKind::RankedBar,
+                scorecard,
+                columns,
+                options,
+            )?);
+            scorecard_table(&mut self.html, scorecard, &self.words)?;
+        } else {
+            let _ = writeln!(
+                self.html,
+                "<p>{}</p>",
+                self.words
+                    .t("No repair orders in this period.", "本期无维修工单。")
+            );
+        }
+        self.html.push_str("</section>\n");
+        Ok(())
+    }
+}
+
+/// "October 2026" or "2026年10月".
+fn month_label(period: Period, lang: Lang) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (year, m) = (period.year(), period.month() as usize);
+    match lang {
+        Lang::Zh => format!("{year}年{m}月"),
+        Lang::En => format!("{} {year}", MONTHS[m.clamp(1, 12) - 1]),
+    }
+}
+
+fn headlines(frames: &[Frame], lang: Lang) -> Result<Vec<Headline>, ReportError> {
+    let error = figure_error("headline_kpis");
+    let by_kpi = |frame: &Frame| -> Result<HashMap<String, Option<f64>>, ReportError> {
+        let keys = frame.labels("kpi").map_err(&error)?;
+        let values = frame.numbers("value").map_err(&error)?;
+        Ok(keys.into_iter().zip(values.iter().copied()).collect())
+    };
+    let current = &frames[0];
+    let (previous, last_year) = (by_kpi(&frames[1])?, by_kpi(&frames[2])?);
+    let keys = current.labels("kpi").map_err(&error)?;
+    let labels = current
+        .labels(if lang == Lang::Zh {
+            "label_zh"
+        } else {
+            "label"
+        })
+        .map_err(&error)?;
+    let units = current.labels("unit").map_err(&error)?;
+    let better = current.labels("better").map_err(&error)?;
+    let values = current.numbers("value").map_err(&error)?;
+    Ok(keys
+        .iter()
+        .enumerate()
+        .map(|(i, kpi)| Headline {
+            kpi: kpi.clone(),
+            label: labels[i].clone(),
+            value: values[i],
+            previous: previous.get(kpi).copied().flatten(),
+            last_year: last_year.get(kpi).copied().flatten(),
+            unit: units[i].clone(),
+            up_is_good: better[i] == "up",
+        })
+        .collect())
+}
+
+fn show(value: Option<f64>, unit: &str) -> String {
+    value.map_or_else(|| "–".into(), |v| charts::theme::format_value(v, unit))
+}
+
+/// "▲ 4.2%" in green or red, or "–" when there is nothing to compare.
+fn change_cell(h: &Headline, base: Option<f64>) -> String {
+    let (Some(value), Some(base)) = (h.value, base) else {
+        return "<td class=\"flat\">–</td>".into();
+    };
+    let (text, delta) = charts::theme::format_change(value, base, &h.unit);
+    let class = if delta == 0.0 {
+        "flat"
+    } else if (delta > 0.0) == h.up_is_good {
+        "good"
+    } else {
+        "bad"
+    };
+    format!("<td class=\"{class}\">{text}</td>")
+}
+
+fn headline_table(html: &mut String, headline: &[Headline], words: &Words) {
+    let _ = writeln!(
+        html,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        words.t("KPI", "指标"),
+        words.t("This month", "本月"),
+        words.t("Previous month", "上月"),
+        words.t("Change", "环比"),
+        words.t("Same month last year", "去年同月"),
+        words.t("Change", "同比"),
+    );
+    for h in headline {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><b>{}</b></td><td>{}</td>{}<td>{}</td>{}</tr>",
+            escape_html(&h.label),
+            show(h.value, &h.unit),
+            show(h.previous, &h.unit),
+            change_cell(h, h.previous),
+            show(h.last_year, &h.unit),
+            change_cell(h, h.last_year),
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+fn risk_list(frame: &Frame, b10: &HashMap<String, f64>) -> Result<Vec<Risk>, ReportError> {
+    if frame.rows() == 0 {
+        return Ok(Vec::new());
+    }
+    let error = figure_error("emerging_quality_risks");
+    let (make, model, year, component) = (
+        frame.labels("make").map_err(&error)?,
+        frame.labels("model").map_err(&error)?,
+        frame.labels("model_year").map_err(&error)?,
+        frame.labels("component").map_err(&error)?,
+    );
+    let (repairs, expected, ratio) = (
+        frame.numbers("repairs").map_err(&error)?,
+        frame.numbers("expected").map_err(&error)?,
+        frame.numbers("ratio").map_err(&error)?,
+    );
+    Ok((0..frame.rows())
+        .map(|i| {
+            let cohort = format!("{} {} {}", make[i], model[i], year[i]);
+            Risk {
+                b10_months: b10.get(&format!("{cohort}|{}", component[i])).copied(),
+                fleet_b10_months: b10.get(&format!("|{}", component[i])).copied(),
+                cohort,
+                component: component[i].clone(),
+                repairs: repairs[i].unwrap_or(0.0),
+                expected: expected[i].unwrap_or(0.0),
+                ratio: ratio[i].unwrap_or(0.0),
+            }
+        })
+        .collect())
+}
+
+fn risk_table(html: &mut String, risks: &[Risk], words: &Words) {
+    let _ = writeln!(
+        html,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        words.t("Cohort", "车型批次"),
+        words.t("Component", "零部件"),
+        words.t("Repairs", "维修次数"),
+        words.t("Expected", "预期"),
+        words.t("Ratio", "倍数"),
+        words.t("B10, months", "B10（月）"),
+        words.t("Fleet B10, months", "全车队B10（月）"),
+    );
+    let months = |v: Option<f64>| v.map_or_else(|| "–".into(), |m| format!("{m:.0}"));
+    for r in risks {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"bad\">{:.1}×</td><td>{}</td><td>{}</td></tr>",
+            escape_html(&r.cohort),
+            escape_html(&r.component),
+            charts::theme::format_number(r.repairs),
+            r.expected,
+            r.ratio,
+            months(r.b10_months),
+            months(r.fleet_b10_months),
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+/// A probability for people: "37%", "99.6%", and ">99.9%" rather than a
+/// rounded "100%".
+fn probability_text(p: f64) -> String {
+    if p > 0.999 {
+        ">99.9%".into()
+    } else if p >= 0.99 {
+        format!("{:.1}%", p * 100.0)
+    } else if p < 0.001 {
+        "<0.1%".into()
+    } else {
+        charts::theme::format_percent(p)
+    }
+}
+
+fn scorecard_table(html: &mut String, frame: &Frame, words: &Words) -> Result<(), ReportError> {
+    let error = figure_error("station_scorecard");
+    let (station, current, scored) = (
+        frame.labels("station").map_err(&error)?,
+        frame.labels("current_grade").map_err(&error)?,
+        frame.labels("scored_grade").map_err(&error)?,
+    );
+    let (score, comeback, csi, on_time) = (
+        frame.numbers("score").map_err(&error)?,
+        frame.numbers("comeback_rate").map_err(&error)?,
+        frame.numbers("csi").map_err(&error)?,
+        frame.numbers("on_time_share").map_err(&error)?,
+    );
+    let _ = writeln!(
+        html,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        words.t("Station", "服务站"),
+        words.t("Score", "得分"),
+        words.t("Scored grade", "评定等级"),
+        words.t("Current grade", "现有等级"),
+        words.t("Comeback rate", "返修率"),
+        words.t("CSI", "满意度"),
+        words.t("On time", "准时率"),
+    );
+    let n = frame.rows();
+    // The top five and the bottom five; the chart shows everyone.
+    let rows: Vec<usize> = if n <= 10 {
+        (0..n).collect()
+    } else {
+        (0..5).chain(n - 5..n).collect()
+    };
+    for i in rows {
+        // Grades are AAA > AA > A; anything else (ungraded) is not compared.
+        let rank = |g: &str| (!g.is_empty() && g.bytes().all(|b| b == b'A')).then_some(g.len());
+        let class = match (rank(&scored[i]), rank(&current[i])) {
+            (Some(s), Some(c)) if s < c => " class=\"bad\"",
+            (Some(s), Some(c)) if s > c => " class=\"good\"",
+            _ => "",
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><b>{}</b></td><td{class}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(&station[i]),
+            show(score[i], ""),
+            escape_html(&scored[i]),
+            escape_html(&current[i]),
+            show(comeback[i], "%"),
+            show(csi[i], ""),
+            show(on_time[i], "%"),
+        );
+    }
+    html.push_str("</table>\n");
+    Ok(())
+}
+
+fn page_head(html: &mut String, title: &str, lang: Lang) {
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\
+body{{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1.5rem;color:#212529}}\
+h1{{font-size:1.6rem;margin:0}} h2{{font-size:1.2rem;border-bottom:2px solid #0072b2;padding-bottom:.2rem;margin-top:2rem}}\
+.meta,.note,footer{{color:#646a73;font-size:.9rem}} figure{{margin:.5rem 0}}\
+table{{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem;width:100%}}\
+th,td{{border-bottom:1px solid #e2e5e9;padding:.3rem .5rem;text-align:right}} th{{background:#f6f7f9}}\
+td:first-child,th:first-child{{text-align:left}} .good{{color:#009e73}} .bad{{color:#d55e00}} .flat{{color:#646a73}}\
+</style>\n</head>\n<body>\n",
+        if lang == Lang::Zh { "zh-CN" } else { "en" },
+        escape_html(title)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_read_naturally_in_both_languages() {
+        assert_eq!(
+            month_label("2026-10".parse().unwrap(), Lang::En),
+            "October 2026"
+        );
+        assert_eq!(
+            month_label("2026-03".parse().unwrap(), Lang::Zh),
+            "2026年3月"
+        );
+    }
+
+    #[test]
+    fn changes_are_coloured_by_whether_up_is_good() {
+        let mut h = Headline {
+            kpi: "comeback_rate".into(),
+            label: "Comeback".into(),
+            value: Some(0.05),
+            previous: None,
+            last_year: None,
+            unit: "%".into(),
+            up_is_good: false,
+        };
+        assert_eq!(
+            change_cell(&h, Some(0.04)),
+            "<td class=\"bad\">▲ 1.0 pt</td>"
+        );
+        h.up_is_good = true;
+        h.unit = String::new();
+        h.value = Some(110.0);
+        assert_eq!(
+            change_cell(&h, Some(100.0)),
+            "<td class=\"good\">▲ 10%</td>"
+        );
+        assert_eq!(change_cell(&h, None), "<td class=\"flat\">–</td>");
+        h.unit = "pt".into();
+        h.value = Some(-3.7);
+        assert_eq!(
+            change_cell(&h, Some(-0.9)),
+            "<td class=\"bad\">▼ 2.8 pt</td>"
+        );
+        assert_eq!(probability_text(0.99988), ">99.9%");
+        assert_eq!(probability_text(0.9962), "99.6%");
+        assert_eq!(probability_text(0.374), "37%");
+    }
+}
