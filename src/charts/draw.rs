@@ -426,6 +426,8 @@ where
     Ok((width / (widest + theme.px(14.0)).max(1)).max(1) as usize)
 }
 
+/// Bars, lines and areas over categories. Long because the three share one
+/// frame (axes, gridlines, legend, labels) and differ only in the marks.
 fn categories<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     plot: &CategoryPlot,

@@ -13,8 +13,8 @@
 //! [`SVG_POINT_LIMIT`] points are binned.
 
 mod draw;
-pub mod frame;
-pub mod prepare;
+pub(crate) mod frame;
+pub(crate) mod prepare;
 pub mod theme;
 
 use std::fmt;
@@ -185,7 +185,8 @@ pub struct Columns {
 }
 
 /// Language of the chart's own words (axis defaults, tile comparisons).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// English.
     #[default]

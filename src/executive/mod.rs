@@ -100,7 +100,7 @@ pub struct SummaryManifest {
     /// Period.
     pub period: String,
     /// Language code.
-    pub lang: String,
+    pub lang: Lang,
     /// Last date with data.
     pub data_valid_through: String,
     /// The page.
@@ -180,7 +180,7 @@ fn render(
         .map_err(crate::fsutil::io_error("write", &file))?;
     Ok(SummaryManifest {
         period: data.period.to_string(),
-        lang: if lang == Lang::Zh { "zh" } else { "en" }.into(),
+        lang,
         data_valid_through: data.valid_through.clone(),
         file,
         headline,

@@ -23,8 +23,8 @@
 
 pub mod catalog;
 pub mod export;
-pub mod population;
-pub mod simulate;
+pub(crate) mod population;
+pub(crate) mod simulate;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -300,7 +300,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> io::Result<()> {
 // Churn
 
 /// History window before the cutoff that the churn drivers look at.
-pub const CHURN_WINDOW_DAYS: i32 = 730;
+const CHURN_WINDOW_DAYS: i32 = 730;
 const CHURN_INTERCEPT: f64 = -3.4;
 const CHURN_INACTIVE_LOGIT: f64 = 0.4;
 

@@ -260,6 +260,8 @@ const SALES_SEASON: [f64; 12] = [
 
 impl Population {
     /// Draws the population for `vehicle_count` vehicles and `station_count` stations.
+    /// One function, top to bottom: the order of the draws from `rng` is what
+    /// makes a seed reproduce the same files, so it stays in one place.
     pub fn draw(rng: &mut ChaCha8Rng, vehicle_count: usize, station_count: usize) -> Population {
         let city_count = (station_count / 10).clamp(3, CITIES.len());
         let cities = &CITIES[..city_count];

@@ -73,8 +73,6 @@ pub struct SurveyAnswer {
 /// One workshop visit (a repair order).
 #[derive(Debug, Clone)]
 pub struct Visit {
-    /// Index into the vehicle's ownership spans.
-    pub owner: usize,
     /// Customer (owner at the opening date).
     pub customer: u32,
     /// Station.
@@ -620,6 +618,8 @@ impl VehicleSim<'_, '_> {
         );
     }
 
+    /// One visit's rows (repair order, lines, claim, survey) in the order the
+    /// random stream draws them, which a seed's reproducibility depends on.
     #[expect(
         clippy::too_many_arguments,
         reason = "one call site per job kind; a struct would only rename them"
@@ -726,7 +726,6 @@ impl VehicleSim<'_, '_> {
         });
         let survey = survey.filter(|s| s.day <= DATA_END);
         self.visits.push(Visit {
-            owner,
             customer,
             station: station_id,
             opened,

@@ -19,11 +19,10 @@ pub fn prefetch<T>(address: *const T) {
 
 /// Asks the kernel to back the untouched memory of `buffer` (from its
 /// pointer to its capacity) with 2 MiB pages, where transparent huge pages
-/// are enabled on request (`madvise`, as on the project's machine). Filling
-/// a table of 134 MB in 4 KiB pages faults once per page, about 33,000
-/// times; in 2 MiB pages, 64 times. At scale 10 an ingest's page faults fell
-/// from about 345,000 to 257,000. A hint only: it changes no contents, and
-/// does nothing where it is not supported.
+/// are enabled on request (`madvise`, as on the project's machine): a large
+/// key table then faults once per 2 MiB instead of once per 4 KiB page
+/// (benches/README.md has the counts). A hint only: it changes no contents,
+/// and does nothing where it is not supported.
 #[allow(unsafe_code)]
 pub fn advise_huge_pages<T>(buffer: &Vec<T>) {
     #[cfg(target_os = "linux")]

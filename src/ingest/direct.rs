@@ -4,8 +4,7 @@
 //! a table file is written once and read later, if at all, by another
 //! program. Through the page cache every byte would first be copied into
 //! freshly allocated cache pages, and on a virtual machine touching fresh
-//! memory is slow: on the development VM, writing 1.6 GB took 4.3 s of system
-//! time buffered and 0.2 s with `O_DIRECT`. So [`DirectWriter`] gathers bytes
+//! memory is slow (benches/README.md has the measurement). So [`DirectWriter`] gathers bytes
 //! in one aligned buffer it reuses and writes whole blocks, [`SpillWriter`]
 //! writes the Arrow IPC stream through it, and [`SpillReader`] reads
 //! batches' aligned byte ranges, several at once, straight into memory the
@@ -282,9 +281,8 @@ fn read_ranges(
     Ok((Buffer::from_vec(memory.bytes), at))
 }
 
-/// Threads reading one part's spilled batches at once. At scale 10, in six
-/// alternating rounds, an ingest took 10.6-11.2 s with four; with one, five
-/// runs took 11.2-11.9 s and the first after a build 13.8 s.
+/// Threads reading one part's spilled batches at once: reads that overlap
+/// keep the writer busy while each one waits for the disk.
 const READERS: usize = 4;
 
 /// Reads the aligned `blocks` around `ranges`, one after another, into `memory`.

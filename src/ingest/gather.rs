@@ -3,10 +3,9 @@
 //! Ingest reorders every accepted row twice (grouping a chunk by month,
 //! sorting a month by time), and most of what it moves are short strings:
 //! keys and VINs of 8 to 17 bytes, picked all over a column larger than the
-//! core's caches. Waiting for memory, not copying, is what costs: at scale
-//! 10 the two reorderings took 14 % of the CPU samples with Arrow's `take`,
-//! and 11 % once [`take_rows`] prefetched the offsets and bytes of the
-//! values it copies next. A short value is copied as one fixed 32-byte block
+//! core's caches. Waiting for memory, not copying, is what costs, so
+//! [`take_rows`] prefetches the offsets and bytes of the values it copies
+//! next. A short value is copied as one fixed 32-byte block
 //! (two vector moves, the bytes past its end cut off again) rather than
 //! through a `memcpy` call of its length.
 

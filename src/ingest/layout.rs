@@ -54,9 +54,8 @@ pub const MONTH_COLUMN: &str = "month";
 /// Rows per Parquet row group at most.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// Threads writing parts beyond one per core, to keep the cores busy while
-/// some threads wait for their spill reads and Parquet writes. At scale 10
-/// on 2 cores, with one extra thread the cores were 91-93 % busy while
-/// writing, with three 95-100 %; each thread added about 30 MB to the peak.
+/// some threads wait for their spill reads and Parquet writes; each one
+/// costs a part's worth of memory.
 const EXTRA_WRITERS: usize = 3;
 /// Default [`SpillBudget`]: bytes of accepted rows a batch keeps in memory,
 /// besides the one spill on its way to disk (and, past it, up to a quarter
@@ -67,12 +66,10 @@ pub const MEMORY_BUDGET: usize = 256 << 20;
 /// A table spills only once it holds at least 1/N of the [`SpillBudget`]
 /// itself, even when the tables read before it hold the rest: each spill
 /// adds a batch per part to the spill file, and each batch is one read when
-/// the part is written. At scale 10 the customers and vehicles held most of
-/// the budget, and the repair orders spilled about every 20 MB: 13,060
-/// batches, whose reads kept the writing threads waiting. With 1/4 (64 MB),
-/// three alternating rounds took 10.8-11.6 s instead of 12.3-14.2 s, at a
-/// peak of 782-814 MiB instead of 715-760 MiB (1/2: 10.6-11.3 s, but over
-/// 1 GiB).
+/// the part is written. Without this rule, tables that stay in memory (the
+/// customers and vehicles) would leave the fact tables a sliver of the
+/// budget, and many small spills would keep the writing threads waiting on
+/// reads; a quarter trades a little peak memory for far fewer batches.
 const MIN_SPILL_SHARE: usize = 4;
 
 /// How many bytes of accepted rows the tables of a batch may keep in memory,
@@ -528,14 +525,14 @@ fn order_of(times: impl ExactSizeIterator<Item = i64> + Clone) -> Vec<u32> {
 ///   (nearly unique within a file): plain;
 /// - timestamps and odometers: delta-encoded (files are sorted by date, so
 ///   event timestamps differ by seconds from row to row). The deltas of the
-///   other timestamps and of odometers are noise that zstd cannot shrink
-///   (measured: 1.00-1.03 to 1 at scale 10), so their pages skip it;
+///   other timestamps and of odometers are noise that zstd cannot shrink,
+///   so their pages skip it;
 /// - amounts of money: plain.
 ///
 /// Text columns of a fact table go without statistics. Its files are sorted
 /// by date, so every page spans nearly every key, station and enum value,
-/// and min/max would never prune a page; comparing each value for them cost
-/// 7-8 % of the time spent encoding a repair-order month. A dimension table
+/// and min/max would never prune a page, while comparing each value for
+/// them costs encoding time. A dimension table
 /// keeps them, for lookups by key in an export that lists keys in order.
 fn writer_properties(table: Table) -> WriterProperties {
     let nearly_unique: Vec<&str> = std::iter::once(table.primary_key())
@@ -596,9 +593,9 @@ fn writer_properties(table: Table) -> WriterProperties {
 /// tables come first, then fact tables from the largest, each largest month
 /// first: the small parts of each table come last, and a spill file is
 /// removed while the tables after it are still being written, not at the
-/// end of the batch (removing the repair orders' took 0.3 s at scale 10,
-/// and on this file system, mounted with `discard`, every thread's reads
-/// waited meanwhile). The files come back in table and partition order.
+/// end of the batch (on a file system mounted with `discard`, removing a
+/// large file stalls every thread's reads). The files come back in table
+/// and partition order.
 pub fn write_parts(
     mut parts: Vec<SpillPart>,
     root: &Path,

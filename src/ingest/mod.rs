@@ -28,8 +28,8 @@
 mod cache;
 mod direct;
 mod gather;
-pub mod keys;
-pub mod layout;
+pub(crate) mod keys;
+pub(crate) mod layout;
 pub mod source;
 pub mod validate;
 
@@ -289,6 +289,8 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
     Ok(report)
 }
 
+/// Reads the fresh files into spills and quarantine, writes the tables'
+/// Parquet files, and publishes the batch with one manifest rename.
 async fn run_batch(
     config: &IngestConfig,
     manifest: &mut Manifest,
@@ -298,67 +300,20 @@ async fn run_batch(
     report: &mut IngestReport,
 ) -> Result<(), IngestError> {
     let root = &config.warehouse;
-    let mut keys = load_keys(root, manifest)?;
-    let max_date = crate::dates::today() + 366;
-    let mut spills: BTreeMap<Table, TableSpill> = BTreeMap::new();
-    let budget = SpillBudget::new(config.memory_budget);
     let mut quarantine = QuarantineBuilder::new(batch);
-    let mut new_sources = Vec::new();
-
-    let total_bytes: u64 = fresh
-        .iter()
-        .map(|s| fs::metadata(&s.path).map_or(0, |m| m.len()))
-        .sum();
-    let bar = crate::fsutil::progress_bar(config.progress, total_bytes, "ingesting");
-    for source in fresh {
-        let encoding = match config.encoding {
-            Encoding::Auto => source::detect_encoding(&source.path)?,
-            e => e,
-        };
-        let spill = match spills.entry(source.table) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(TableSpill::new(source.table, staging, budget.clone())?)
-            }
-        };
-        let file_report = ingest_file(
-            source,
-            encoding,
-            &mut keys,
-            spill,
-            &mut quarantine,
-            max_date,
-            config.chunk_bytes,
-            &bar,
-        )?;
-        let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
-        new_sources.push(SourceRecord {
-            blake3: file_report.blake3.clone(),
-            sha256: String::new(),
-            bytes: source.bytes,
-            path: source.path.display().to_string(),
-            table: source.table.name().into(),
-            format: source.format.name().into(),
-            encoding: encoding.name().into(),
-            rows_read: read,
-            rows_published: file_report.rows_published,
-            rows_quarantined: bad,
+    let (spills, new_sources) = {
+        let mut keys = load_keys(root, manifest)?;
+        // The keys are dropped once checked: their tables would only crowd the writing threads.
+        read_sources(
+            config,
+            fresh,
+            staging,
             batch,
-        });
-        report.rows_quarantined += bad;
-        report.files.push(file_report);
-        if read > 0 && bad == read {
-            bar.finish_and_clear();
-            return Err(IngestError::TooManyBad {
-                what: format!("`{}`", source.path.display()),
-                bad,
-                read,
-                limit: config.max_bad_fraction,
-                report: Box::new(report.clone()),
-            });
-        }
-    }
-    bar.finish_and_clear();
+            &mut keys,
+            &mut quarantine,
+            report,
+        )?
+    };
     let read: u64 = new_sources.iter().map(|s| s.rows_read).sum();
     if read > 0 && report.rows_quarantined as f64 > config.max_bad_fraction * read as f64 {
         return Err(IngestError::TooManyBad {
@@ -369,34 +324,7 @@ async fn run_batch(
             report: Box::new(report.clone()),
         });
     }
-
-    // The keys are checked; their tables (about 200 MB at scale 10) would
-    // only crowd the writing threads.
-    drop(keys);
-    // Write Parquet into the warehouse under fresh names, unlisted until publication.
-    let mut parts = Vec::new();
-    for spill in spills.into_values() {
-        parts.extend(spill.finish()?);
-    }
-    let mut added: BTreeMap<&'static str, (Vec<String>, u64)> = BTreeMap::new();
-    for w in layout::write_parts(parts, root, batch, threads())? {
-        let (files, rows) = added.entry(w.table.name()).or_default();
-        files.push(w.path);
-        *rows += w.rows;
-    }
-    for table in Table::ALL {
-        let published: u64 = new_sources
-            .iter()
-            .filter(|s| s.table == table.name())
-            .map(|s| s.rows_published)
-            .sum();
-        let written = added.get(table.name()).map_or(0, |(_, rows)| *rows);
-        if written != published {
-            return Err(IngestError::Reconcile(format!(
-                "{table}: published {published} rows, Parquet holds {written}"
-            )));
-        }
-    }
+    let added = write_tables(spills, root, batch, &new_sources)?;
     let quarantined_rows = quarantine.len() as u64;
     let quarantine_file = if quarantined_rows > 0 {
         let rel = format!("quarantine/b{batch:06}.parquet");
@@ -433,6 +361,119 @@ async fn run_batch(
     report.batch = batch;
     report.published = true;
     Ok(())
+}
+
+/// Accepted rows per table, spilled where they outgrow the budget.
+type Spills = BTreeMap<Table, TableSpill>;
+
+/// Validates every fresh file into the tables' spills and the quarantine,
+/// and records each file's counts; a file whose every row is bad stops the batch.
+fn read_sources(
+    config: &IngestConfig,
+    fresh: &[SourceFile],
+    staging: &Path,
+    batch: u64,
+    keys: &mut KeyRegistry,
+    quarantine: &mut QuarantineBuilder,
+    report: &mut IngestReport,
+) -> Result<(Spills, Vec<SourceRecord>), IngestError> {
+    let max_date = crate::dates::today() + 366;
+    let mut spills = Spills::new();
+    let budget = SpillBudget::new(config.memory_budget);
+    let mut new_sources = Vec::new();
+    let total_bytes: u64 = fresh
+        .iter()
+        .map(|s| fs::metadata(&s.path).map_or(0, |m| m.len()))
+        .sum();
+    let bar = crate::fsutil::progress_bar(config.progress, total_bytes, "ingesting");
+    for source in fresh {
+        let encoding = match config.encoding {
+            Encoding::Auto => source::detect_encoding(&source.path)?,
+            e => e,
+        };
+        let spill = match spills.entry(source.table) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(TableSpill::new(source.table, staging, budget.clone())?)
+            }
+        };
+        let file_report = ingest_file(
+            source,
+            encoding,
+            keys,
+            spill,
+            quarantine,
+            max_date,
+            config.chunk_bytes,
+            &bar,
+        )?;
+        let (read, bad) = (file_report.rows_read, file_report.rows_quarantined);
+        new_sources.push(SourceRecord {
+            blake3: file_report.blake3.clone(),
+            sha256: String::new(),
+            bytes: source.bytes,
+            path: source.path.display().to_string(),
+            table: source.table.name().into(),
+            format: source.format.name().into(),
+            encoding: encoding.name().into(),
+            rows_read: read,
+            rows_published: file_report.rows_published,
+            rows_quarantined: bad,
+            batch,
+        });
+        report.rows_quarantined += bad;
+        report.files.push(file_report);
+        if read > 0 && bad == read {
+            bar.finish_and_clear();
+            return Err(IngestError::TooManyBad {
+                what: format!("`{}`", source.path.display()),
+                bad,
+                read,
+                limit: config.max_bad_fraction,
+                report: Box::new(report.clone()),
+            });
+        }
+    }
+    bar.finish_and_clear();
+    Ok((spills, new_sources))
+}
+
+/// Files and rows written per table.
+type Written = BTreeMap<&'static str, (Vec<String>, u64)>;
+
+/// Writes the tables' Parquet files into the warehouse under fresh names,
+/// unlisted until publication, and checks that they hold exactly the rows
+/// the sources published.
+fn write_tables(
+    spills: Spills,
+    root: &Path,
+    batch: u64,
+    new_sources: &[SourceRecord],
+) -> Result<Written, IngestError> {
+    let mut parts = Vec::new();
+    for spill in spills.into_values() {
+        parts.extend(spill.finish()?);
+    }
+    let mut added = Written::new();
+    for w in layout::write_parts(parts, root, batch, threads())? {
+        let (files, rows) = added.entry(w.table.name()).or_default();
+        files.push(w.path);
+        *rows += w.rows;
+    }
+    for table in Table::ALL {
+        let published: u64 = new_sources
+            .iter()
+            .filter(|s| s.table == table.name())
+            .map(|s| s.rows_published)
+            .sum();
+        let written = added.get(table.name()).map_or(0, |(_, rows)| *rows);
+        if written != published {
+            return Err(IngestError::Reconcile(format!(
+                "{table}: published {published} rows, Parquet holds {written}"
+            )));
+        }
+    }
+    Ok(added)
 }
 
 fn table_totals(manifest: &Manifest, added: &BTreeMap<&'static str, u64>) -> Vec<TableReport> {
@@ -866,24 +907,7 @@ fn ingest_file(
         }
         Ok(())
     };
-    let results: Vec<Result<(), IngestError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads())
-            .map(|_| {
-                scope.spawn(|| {
-                    let result = work();
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    result
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("ingest threads do not panic"))
-            .collect()
-    });
-    results.into_iter().collect::<Result<(), _>>()?;
+    on_every_core(work, &failed)?;
     let committer = committer
         .into_inner()
         .expect("no thread panicked while holding the lock");
@@ -938,6 +962,32 @@ fn ingest_file(
         top_reasons,
         notes: head.header_notes.clone(),
     })
+}
+
+/// Runs `work` on one thread per core; the first error raises `failed`, so
+/// the other threads stop at their next chunk, and is returned.
+fn on_every_core(
+    work: impl Fn() -> Result<(), IngestError> + Sync,
+    failed: &AtomicBool,
+) -> Result<(), IngestError> {
+    let results: Vec<Result<(), IngestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads())
+            .map(|_| {
+                scope.spawn(|| {
+                    let result = work();
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("ingest threads do not panic"))
+            .collect()
+    });
+    results.into_iter().collect()
 }
 
 /// Threads that parse and write: one per core.

@@ -149,7 +149,8 @@ impl RowValidator {
     }
 
     /// Checks one row's fields (in schema order). Call [`RowValidator::append`]
-    /// with the same values to keep the row.
+    /// with the same values to keep the row. One arm per column rule in one
+    /// function: this runs for every field of every row ingested.
     pub fn check<F: Fields + ?Sized>(&mut self, values: &F) -> Result<(), Rejection> {
         let table = self.table;
         for (i, (col, rules)) in table.columns().iter().zip(&self.rules).enumerate() {

@@ -57,7 +57,7 @@ impl Target {
         if self == Target::Churn {
             p.push((
                 "window_start".to_string(),
-                format_date(cutoff - crate::generate::CHURN_WINDOW_DAYS + 1),
+                format_date(cutoff - crate::models::features::HISTORY_DAYS + 1),
             ));
         }
         p
@@ -118,6 +118,27 @@ impl Trained {
     }
 }
 
+/// Parses one grid value, checked for its hyperparameter: `c` is a positive
+/// number; `max_depth` and `min_leaf` are whole numbers of at least 1.
+/// Unknown keys pass here and are refused with the whole grid.
+fn checked_value(key: &str, text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("`{key}`: `{text}` is not a number"))?;
+    let ok = match key {
+        "c" => value.is_finite() && value > 0.0,
+        "max_depth" | "min_leaf" => value.fract() == 0.0 && (1.0..=1e6).contains(&value),
+        _ => true,
+    };
+    if ok {
+        return Ok(value);
+    }
+    Err(match key {
+        "c" => format!("`c`: {text} is not a positive number"),
+        _ => format!("`{key}`: {text} is not a whole number of at least 1"),
+    })
+}
+
 /// Parses a grid such as `c=0.1,1,10` or `max_depth=4,6 min_leaf=20,50`
 /// into the algorithms to try (the keys decide the algorithm).
 pub fn parse_grid(grid: &str) -> Result<Vec<Algorithm>, String> {
@@ -128,11 +149,7 @@ pub fn parse_grid(grid: &str) -> Result<Vec<Algorithm>, String> {
             .ok_or_else(|| format!("`{part}`: expected key=v1,v2,..."))?;
         let values = values
             .split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .map_err(|_| format!("`{key}`: `{v}` is not a number"))
-            })
+            .map(|v| checked_value(key, v.trim()))
             .collect::<Result<Vec<_>, _>>()?;
         axes.push((key.to_string(), values));
     }
@@ -506,4 +523,28 @@ fn churn_oracle(
             truth.churn.cutoff
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hyperparameter_out_of_range_is_an_error_naming_it() {
+        assert_eq!(
+            parse_grid("max_depth=-3").unwrap_err(),
+            "`max_depth`: -3 is not a whole number of at least 1"
+        );
+        assert!(
+            parse_grid("min_leaf=2.5")
+                .unwrap_err()
+                .contains("`min_leaf`")
+        );
+        assert_eq!(
+            parse_grid("c=0").unwrap_err(),
+            "`c`: 0 is not a positive number"
+        );
+        assert!(parse_grid("c=NaN").unwrap_err().contains("`c`"));
+        assert_eq!(parse_grid("max_depth=4,6 min_leaf=20").unwrap().len(), 2);
+    }
 }

@@ -15,6 +15,11 @@ use datafusion::prelude::SessionContext;
 use ndarray::Array2;
 use std::path::{Path, PathBuf};
 
+/// Days of history before the cutoff that the churn and segment features
+/// read (`window_start`): two years, long enough to see a customer's yearly
+/// service rhythm twice.
+pub const HISTORY_DAYS: i32 = 730;
+
 /// `(name, text)` of `queries/features/<name>.sql`, compiled in.
 macro_rules! embed_features {
     ($($name:literal),* $(,)?) => {

@@ -15,7 +15,7 @@ pub mod metrics;
 pub mod reliability;
 pub mod segment;
 pub mod store;
-pub mod tree;
+pub(crate) mod tree;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};

@@ -93,7 +93,7 @@ pub fn params(cutoff: i32) -> Vec<(String, String)> {
         ("cutoff".to_string(), format_date(cutoff)),
         (
             "window_start".to_string(),
-            format_date(cutoff - crate::generate::CHURN_WINDOW_DAYS + 1),
+            format_date(cutoff - crate::models::features::HISTORY_DAYS + 1),
         ),
     ]
 }

@@ -511,6 +511,36 @@ fn each_cause_of_an_error_is_printed_once() {
     let stderr = text(&period.stderr);
     assert_eq!(stderr.matches("June").count(), 1, "{stderr}");
 
+    // Ingest, models and pipeline layers: a missing input is named once.
+    for (args, name) in [
+        (
+            &["ingest", "--from", "nope-dir", "--warehouse", "wh2"][..],
+            "nope-dir",
+        ),
+        (
+            &[
+                "reliability",
+                "fit",
+                "--input",
+                "nope.csv",
+                "--time",
+                "t",
+                "--event",
+                "e",
+            ][..],
+            "nope.csv",
+        ),
+        (
+            &["run", "--quiet", "--raw", "missing-export", "--out", "o"][..],
+            "missing-export",
+        ),
+    ] {
+        let out = aftersight(dir, args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.matches(name).count(), 1, "{stderr}");
+    }
+
     // Command-line layer: a combination clap cannot see is a usage error (exit 2).
     let usage = aftersight(dir, &["sql", "--warehouse", "wh"], &[]);
     assert_eq!(usage.status.code(), Some(2), "{}", text(&usage.stderr));
