@@ -57,7 +57,9 @@ use serde::Serialize;
 
 use self::keys::{KeyRegistry, PrimaryKeys};
 use self::layout::{ChunkRows, MONTH_COLUMN, SpillBudget, TableSpill};
-use self::source::{Chunk, Encoding, RecordReader, Rejection, SourceError, SourceFile};
+use self::source::{
+    Chunk, Encoding, RecordReader, Rejection, SourceError, SourceFile, SourceFormat,
+};
 use self::validate::RowValidator;
 use crate::fsutil::{FsError, io_error};
 use crate::schema::Table;
@@ -151,8 +153,8 @@ pub struct FileReport {
     pub path: PathBuf,
     /// Table.
     pub table: &'static str,
-    /// `csv` or `ndjson`.
-    pub format: &'static str,
+    /// The file's format.
+    pub format: SourceFormat,
     /// Encoding used.
     pub encoding: &'static str,
     /// Content hash (BLAKE3, hex).
@@ -255,7 +257,7 @@ pub async fn ingest(config: &IngestConfig) -> Result<IngestReport, IngestError> 
             report.files.push(FileReport {
                 path: s.path.clone(),
                 table: s.table.name(),
-                format: s.format.name(),
+                format: s.format,
                 encoding: "",
                 blake3: s.blake3.clone().unwrap_or_default(),
                 status: FileStatus::Unchanged,
@@ -952,7 +954,7 @@ fn ingest_file(
     Ok(FileReport {
         path: source.path.clone(),
         table: table.name(),
-        format: source.format.name(),
+        format: source.format,
         encoding: encoding.name(),
         blake3,
         status: FileStatus::Ingested,

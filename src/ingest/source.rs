@@ -26,7 +26,8 @@ use sha2::{Digest, Sha256};
 use crate::schema::{Column, Table};
 
 /// Format of a source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SourceFormat {
     /// CSV with a header line.
     Csv,

@@ -75,11 +75,11 @@ pub fn load(dir: Option<&Path>, name: &str) -> Result<QueryFile, FeatureError> {
     }
 }
 
-/// The folder of feature queries to use: `queries/features` under the given
-/// or current query folder when it exists, else the compiled-in copies.
+/// The folder of feature queries to use: `features/` under the query
+/// library (see [`crate::settings::query_library`]) when it exists, else
+/// `None` for the compiled-in copies.
 pub fn default_dir(queries: Option<&Path>) -> Option<PathBuf> {
-    let dir = queries.unwrap_or(Path::new("queries")).join("features");
-    dir.is_dir().then_some(dir)
+    queries.map(|q| q.join("features")).filter(|d| d.is_dir())
 }
 
 /// Runs a feature query with its parameters (`name=value`, typed by the header).
