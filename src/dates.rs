@@ -158,6 +158,12 @@ pub struct Period {
 }
 
 impl Period {
+    /// The month `month` (1 to 12) of `year`.
+    pub const fn new(year: i32, month: u32) -> Period {
+        assert!(month >= 1 && month <= 12, "months run from 1 to 12");
+        Period { year, month }
+    }
+
     /// The month that holds a day (days since the epoch).
     pub fn containing(day: i32) -> Period {
         let (year, month, _) = civil_from_days(day);
@@ -177,6 +183,19 @@ impl Period {
     /// The period `months` later (earlier when negative).
     pub fn plus_months(self, months: i32) -> Period {
         Period::containing(add_months(self.start(), months))
+    }
+
+    /// Months since year 0 (`year * 12 + month - 1`), for arithmetic on months.
+    pub fn index(self) -> i64 {
+        i64::from(self.year) * 12 + i64::from(self.month) - 1
+    }
+
+    /// The period of a month index (see [`Period::index`]).
+    pub fn from_index(index: i64) -> Period {
+        Period {
+            year: index.div_euclid(12) as i32,
+            month: index.rem_euclid(12) as u32 + 1,
+        }
     }
 
     /// Year.
@@ -226,6 +245,7 @@ mod tests {
         assert_eq!(format_date(p.end()), "2026-11-01");
         assert_eq!(p.plus_months(-12).to_string(), "2025-10");
         assert_eq!(p.plus_months(3).to_string(), "2027-01");
+        assert_eq!(Period::from_index(p.index() + 3), p.plus_months(3));
         assert_eq!(
             Period::containing(parse_date("2024-02-29").unwrap()).to_string(),
             "2024-02"

@@ -18,6 +18,7 @@
 //! - [`config`]: `aftersight.toml`, its starter file and its checks.
 //! - [`error`]: the category of any error, which decides the exit code.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
+//! - [`warranty`]: emerging-issue alarms with false-discovery control.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
 
@@ -37,3 +38,4 @@ pub mod settings;
 pub mod sql;
 pub mod vin;
 pub mod warehouse;
+pub mod warranty;

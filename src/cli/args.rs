@@ -91,6 +91,8 @@ pub enum Command {
     Chart(ChartArgs),
     /// Write the one-page executive summary (HTML, charts inline) for a month.
     Summary(SummaryArgs),
+    /// Warranty intelligence: emerging-issue alarms.
+    Warranty(WarrantyArgs),
 }
 
 /// How a command prints its summary.
@@ -374,7 +376,9 @@ failure laws, emerging issue, recall, churn probabilities, segments and every fa
 
 Examples:
   aftersight generate --scale 1 --seed 7 --out data/raw
-  aftersight generate --scale 0.05 --seed 1 --out /tmp/dirty --dirt 0.01 --format ndjson"
+  aftersight generate --scale 0.05 --seed 1 --out /tmp/dirty --dirt 0.01 --format ndjson
+  aftersight generate --scale 1 --seed 3 --out /tmp/quiet --no-emerging-issue
+  aftersight generate --scale 1 --out /tmp/weak --emerging-onset 2026-01 --emerging-strength 0.5"
 )]
 pub struct GenerateArgs {
     /// Size (1.0: about 100,000 vehicles).
@@ -392,6 +396,15 @@ pub struct GenerateArgs {
     /// Fraction of rows followed by a planted faulty row.
     #[arg(long, default_value_t = 0.0)]
     pub dirt: f64,
+    /// Plant no emerging quality issue (to measure false alarms).
+    #[arg(long, conflicts_with_all = ["emerging_onset", "emerging_strength"])]
+    pub no_emerging_issue: bool,
+    /// First month of the planted emerging issue, YYYY-MM [default: 2025-05].
+    #[arg(long, value_name = "YYYY-MM", value_parser = parse_period)]
+    pub emerging_onset: Option<aftersight::dates::Period>,
+    /// Strength of the planted emerging issue, relative to the default of 0.02 extra failures per vehicle-month.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub emerging_strength: f64,
     /// How to print the summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub summary: SummaryFormat,
@@ -812,6 +825,65 @@ pub struct SummaryArgs {
     pub format: SummaryFormat,
 }
 
+/// `aftersight warranty`.
+#[derive(Args, Debug)]
+pub struct WarrantyArgs {
+    #[command(subcommand)]
+    pub action: WarrantyAction,
+}
+
+/// The subcommands of `aftersight warranty`.
+#[derive(Subcommand, Debug)]
+pub enum WarrantyAction {
+    /// Emerging-issue alarms: cohorts whose component failures run above their peers', with false-discovery control.
+    Alerts(AlertsArgs),
+}
+
+/// `aftersight warranty alerts`.
+#[derive(Args, Debug)]
+#[command(
+    after_long_help = "A cell is a cohort (make, model, model year, powertrain) and a component it carries. Its
+failures in the last --window months (a vehicle counts once a month) are compared with its
+vehicle-months at risk times its peers' failure rate at the same months in service (3-month bands,
+the peers' whole history). Peers are the model's other model years, else the make's cohorts of the
+powertrain, else the powertrain's: the first that has lived through every age the cohort is at.
+The cohort is never its own baseline. Each cell gets a quasi-Poisson p-value (counts divided by
+the cells' median dispersion); Benjamini-Hochberg at --q across all cells with at least
+--min-expected expected and --min-failures observed failures controls the share of false alarms.
+A cell alarms when it passes with at least --min-ratio times its prediction in --persistence
+consecutive months.
+
+Examples:
+  aftersight warranty alerts
+  aftersight warranty alerts --as-of 2025-10-31 --q 0.01 --format json"
+)]
+pub struct AlertsArgs {
+    /// Judge the data as of the end of this day (default: the last day of data).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// False-discovery rate across all cells.
+    #[arg(long, default_value_t = 0.05)]
+    pub q: f64,
+    /// Calendar months in the monitoring window.
+    #[arg(long, default_value_t = 6)]
+    pub window: i64,
+    /// Fewest expected failures for a cell to be tested.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_expected: f64,
+    /// Fewest observed failures for a cell to be tested.
+    #[arg(long, default_value_t = 5.0)]
+    pub min_failures: f64,
+    /// Smallest ratio of observed to expected failures that can alarm.
+    #[arg(long, default_value_t = 1.5)]
+    pub min_ratio: f64,
+    /// Consecutive flagged months before an alarm is raised.
+    #[arg(long, default_value_t = 2)]
+    pub persistence: i64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultFormatArg::Table)]
+    pub format: ResultFormatArg,
+}
+
 /// `name=value` of a `--param`.
 fn parse_param(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
@@ -827,6 +899,10 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("must be between 0 and 1, got {value}"))
     }
+}
+
+fn parse_period(s: &str) -> Result<aftersight::dates::Period, String> {
+    s.parse()
 }
 
 fn parse_kind(s: &str) -> Result<ChartKind, String> {

@@ -105,18 +105,7 @@ pub(crate) async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportErr
 
 /// The page's own queries: `QUERIES/executive/` when that folder exists, else the compiled-in copies.
 fn executive_queries(queries: Option<&Path>) -> Result<Vec<QueryFile>, SqlError> {
-    match queries.map(|q| q.join("executive")).filter(|d| d.is_dir()) {
-        Some(dir) => library::load(&dir),
-        None => EMBEDDED
-            .iter()
-            .map(|(name, text)| {
-                QueryFile::parse(
-                    &Path::new("queries/executive").join(format!("{name}.sql")),
-                    text,
-                )
-            })
-            .collect(),
-    }
+    library::load_subfolder(queries, "executive", EMBEDDED)
 }
 
 /// Without segment predictions the churn queries join an empty table, so

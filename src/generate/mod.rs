@@ -39,7 +39,8 @@ use serde::Serialize;
 use self::catalog::{CHAIN_BRANDS, CITIES, FAILURE_LAWS, FailureLaw, GIVEN, MAKES, SURNAMES};
 use self::export::{DirtyRow, ExportFormat, ExportWriter, FreshKeys, Value};
 use self::population::{CHANNELS, Population, SEGMENTS, Segment, StationKind};
-use self::simulate::{EMERGING_ISSUE, EmergingIssue, History, RECALL, RecallCampaign, World};
+pub use self::simulate::EmergingIssue;
+use self::simulate::{History, RECALL, RecallCampaign, World};
 use crate::dates::{days_from_civil, format_date};
 use crate::fsutil;
 use crate::schema::Table;
@@ -77,6 +78,8 @@ pub struct GenerateConfig {
     pub out: PathBuf,
     /// Show progress bars.
     pub progress: bool,
+    /// The emerging issue to plant ([`EmergingIssue::PLANTED`] by default; `None` plants none).
+    pub emerging: Option<EmergingIssue>,
 }
 
 /// Errors of the generator.
@@ -171,7 +174,7 @@ pub fn generate(config: &GenerateConfig) -> Result<ExportManifest, GenerateError
     let station_count = ((config.scale * STATIONS_PER_SCALE).round() as usize).max(24);
     let mut rng = ChaCha8Rng::seed_from_u64(stream_seed(config.seed, 0, 0));
     let pop = Population::draw(&mut rng, vehicle_count, station_count);
-    let world = World::new(&pop, config.seed);
+    let world = World::new(&pop, config.seed, config.emerging);
 
     let churn = plant_churn(&world, config);
     let mut writers = Writers::create(staging.path(), config).map_err(io_err(staging.path()))?;
@@ -225,7 +228,7 @@ pub fn generate(config: &GenerateConfig) -> Result<ExportManifest, GenerateError
         data_valid_through: format_date(DATA_END),
         failure_clock: "Failures are drawn per vehicle and component from the law in force; the clock starts at first registration (months in service, or km on the odometer) and restarts when the part is repaired (renewal). Failures whose owner has defected are repaired outside the network and not seen.",
         failure_laws: FAILURE_LAWS,
-        emerging_issue: EMERGING_ISSUE,
+        emerging_issue: config.emerging,
         recall: RECALL,
         segments: SEGMENTS,
         churn: ChurnTruth {
@@ -277,6 +280,15 @@ fn validate(config: &GenerateConfig) -> Result<(), GenerateError> {
                 "expected a number above 0 and at most {MAX_SCALE}, got {}",
                 config.scale
             ),
+        });
+    }
+    if let Some(issue) = &config.emerging
+        && !(issue.extra_failures_per_vehicle_month > 0.0
+            && issue.extra_failures_per_vehicle_month.is_finite())
+    {
+        return Err(GenerateError::InvalidParameter {
+            name: "emerging-strength",
+            reason: "expected a positive number".into(),
         });
     }
     if !(0.0..=0.5).contains(&config.dirt) {
@@ -442,7 +454,7 @@ struct Truth {
     data_valid_through: String,
     failure_clock: &'static str,
     failure_laws: &'static [FailureLaw],
-    emerging_issue: EmergingIssue,
+    emerging_issue: Option<EmergingIssue>,
     recall: RecallCampaign,
     segments: &'static [Segment],
     churn: ChurnTruth,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::catalog::{Basis, COMPONENTS, MAKES, Powertrain, component, law_for};
 use super::population::{Population, SEGMENTS, StationKind, VehiclePlan};
 use super::{DATA_END, stream_seed};
-use crate::dates::{add_months, civil_from_days, days_from_civil};
+use crate::dates::{Period, add_months, civil_from_days, days_from_civil};
 
 const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
 
@@ -131,8 +131,9 @@ pub struct History {
     pub visits: Vec<Visit>,
 }
 
-/// The planted emerging quality issue.
-#[derive(Debug, Clone, Serialize)]
+/// An emerging quality issue to plant: one cohort's component fails at an
+/// extra constant rate from a month on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EmergingIssue {
     /// Make.
     pub make: &'static str,
@@ -142,22 +143,23 @@ pub struct EmergingIssue {
     pub model_year: i32,
     /// Component.
     pub component: &'static str,
-    /// First month of the raised failure rate, `YYYY-MM`.
-    pub onset_month: &'static str,
+    /// First month of the raised failure rate.
+    pub onset_month: Period,
     /// Extra failures per affected vehicle and month from the onset on (a constant hazard on top of the Weibull law).
     pub extra_failures_per_vehicle_month: f64,
 }
 
-/// The planted emerging issue.
-pub const EMERGING_ISSUE: EmergingIssue = EmergingIssue {
-    make: "Haval",
-    model: "H6",
-    model_year: 2022,
-    component: "transmission",
-    onset_month: "2025-05",
-    extra_failures_per_vehicle_month: 0.02,
-};
-const EMERGING_ONSET: i32 = days_from_civil(2025, 5, 1);
+impl EmergingIssue {
+    /// The issue every export carries unless told otherwise.
+    pub const PLANTED: EmergingIssue = EmergingIssue {
+        make: "Haval",
+        model: "H6",
+        model_year: 2022,
+        component: "transmission",
+        onset_month: Period::new(2025, 5),
+        extra_failures_per_vehicle_month: 0.02,
+    };
+}
 
 /// A recall campaign.
 #[derive(Debug, Clone, Serialize)]
@@ -223,11 +225,13 @@ pub struct World<'a> {
     pub dealers_by_city: Vec<Vec<u32>>,
     /// Generator seed.
     pub seed: u64,
+    /// The emerging issue planted, if any.
+    pub emerging: Option<EmergingIssue>,
 }
 
 impl<'a> World<'a> {
     /// Indexes the population's stations.
-    pub fn new(pop: &'a Population, seed: u64) -> World<'a> {
+    pub fn new(pop: &'a Population, seed: u64, emerging: Option<EmergingIssue>) -> World<'a> {
         let mut by_city = vec![Vec::new(); pop.city_count];
         let mut dealers_by_city = vec![Vec::new(); pop.city_count];
         for (i, s) in pop.stations.iter().enumerate() {
@@ -241,6 +245,7 @@ impl<'a> World<'a> {
             by_city,
             dealers_by_city,
             seed,
+            emerging,
         }
     }
 
@@ -387,9 +392,11 @@ impl VehicleSim<'_, '_> {
     fn failures(&mut self, rng: &mut ChaCha8Rng) {
         let make = &MAKES[self.plan.make as usize];
         let model = &make.models[self.plan.model as usize];
-        let emerging = make.name == EMERGING_ISSUE.make
-            && model.name == EMERGING_ISSUE.model
-            && self.plan.model_year == EMERGING_ISSUE.model_year;
+        let emerging = self.world.emerging.filter(|issue| {
+            make.name == issue.make
+                && model.name == issue.model
+                && self.plan.model_year == issue.model_year
+        });
         for comp in COMPONENTS {
             if !comp.applies.matches(self.plan.powertrain) {
                 continue;
@@ -397,9 +404,13 @@ impl VehicleSim<'_, '_> {
             let law = law_for(comp.code, make.name, self.plan.powertrain)
                 .expect("every applicable component has a law");
             let weibull = Weibull::new(law.scale, law.shape).expect("valid Weibull parameters");
-            let extra = (emerging && comp.code == EMERGING_ISSUE.component).then(|| {
-                Exp::new(EMERGING_ISSUE.extra_failures_per_vehicle_month).expect("positive rate")
-            });
+            let extra = emerging
+                .filter(|issue| comp.code == issue.component)
+                .map(|issue| {
+                    let rate =
+                        Exp::new(issue.extra_failures_per_vehicle_month).expect("positive rate");
+                    (rate, issue.onset_month.start())
+                });
             let mut origin_day = self.plan.registered;
             let mut origin_km = self.odo.at(origin_day);
             loop {
@@ -408,8 +419,8 @@ impl VehicleSim<'_, '_> {
                     Basis::Months => origin_day.saturating_add((t * DAYS_PER_MONTH) as i32),
                     Basis::Km => self.odo.day_at(origin_km + t),
                 };
-                if let Some(extra) = &extra {
-                    let start = origin_day.max(EMERGING_ONSET);
+                if let Some((extra, onset)) = &extra {
+                    let start = origin_day.max(*onset);
                     let extra_day =
                         start.saturating_add((extra.sample(rng) * DAYS_PER_MONTH) as i32);
                     fail_day = fail_day.min(extra_day);

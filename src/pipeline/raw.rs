@@ -114,6 +114,7 @@ pub(crate) fn raw_stage(config: &RunConfig) -> Result<(PathBuf, StageReport), Ru
         dirt: SAMPLE.dirt,
         out: generated.clone(),
         progress: config.progress,
+        emerging: Some(crate::generate::EmergingIssue::PLANTED),
     })?;
     let detail = format!(
         "no bundled sample found; generated the embedded default (scale {}, seed {}) into {}",

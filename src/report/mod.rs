@@ -229,7 +229,10 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
     };
     let mut results = Vec::new();
     for (i, section) in spec.sections.iter().enumerate() {
-        let (query, title) = resolve(section, &queries, i)?;
+        let (query, title) = resolve(section, &queries, i).map_err(|reason| ReportError::Spec {
+            path: PathBuf::from(format!("queries/reports/{}.toml", config.name)),
+            reason,
+        })?;
         let batches = run_section(&ctx, section, &query, i, period, config.dry_run).await?;
         manifest.sections.push(SectionReport {
             title: title.clone(),
@@ -313,16 +316,13 @@ fn resolve(
     section: &SectionSpec,
     queries: &[QueryFile],
     index: usize,
-) -> Result<(QueryFile, String), ReportError> {
+) -> Result<(QueryFile, String), String> {
     let query = match (&section.query, &section.sql) {
         (Some(name), None) => queries
             .iter()
             .find(|q| &q.name == name)
             .cloned()
-            .ok_or_else(|| ReportError::Spec {
-                path: PathBuf::from("report"),
-                reason: format!("section {}: no query `{name}` in the library", index + 1),
-            })?,
+            .ok_or_else(|| format!("section {}: no query `{name}` in the library", index + 1))?,
         (None, Some(sql)) => QueryFile {
             name: format!("section_{}", index + 1),
             title: section.title.clone().unwrap_or_default(),

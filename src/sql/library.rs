@@ -284,6 +284,27 @@ pub fn load(dir: &Path) -> Result<Vec<QueryFile>, SqlError> {
     Ok(out)
 }
 
+/// The queries of a library subfolder (`executive`, `warranty`):
+/// `dir/folder/` when that folder exists, else the compiled-in copies.
+pub fn load_subfolder(
+    dir: Option<&Path>,
+    folder: &str,
+    embedded: &[(&str, &str)],
+) -> Result<Vec<QueryFile>, SqlError> {
+    match dir.map(|d| d.join(folder)).filter(|d| d.is_dir()) {
+        Some(sub) => load(&sub),
+        None => embedded
+            .iter()
+            .map(|(name, text)| {
+                let path = Path::new("queries")
+                    .join(folder)
+                    .join(format!("{name}.sql"));
+                QueryFile::parse(&path, text)
+            })
+            .collect(),
+    }
+}
+
 /// The library in `dir`, or the embedded copy when there is none.
 pub fn load_or_embedded(dir: Option<&Path>) -> Result<Vec<QueryFile>, SqlError> {
     match dir {

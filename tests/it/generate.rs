@@ -663,6 +663,7 @@ fn bad_parameters_are_rejected_before_anything_is_written() {
             dirt,
             out: out.clone(),
             progress: false,
+            emerging: Some(aftersight::generate::EmergingIssue::PLANTED),
         })
         .unwrap_err();
         assert!(err.to_string().contains("invalid parameter"), "{err}");

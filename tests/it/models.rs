@@ -651,3 +651,69 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
         "{err}"
     );
 }
+
+/// `aftersight warranty alerts` on one month, as CSV rows (header dropped).
+fn alerts_at(warehouse: &Path, as_of: &str) -> Vec<String> {
+    let out = aftersight(
+        &repo_root(),
+        &[
+            "warranty",
+            "alerts",
+            "--warehouse",
+            warehouse.to_str().unwrap(),
+            "--as-of",
+            as_of,
+            "--format",
+            "csv",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn emerging_issue_alarms_find_the_planted_issue_and_stay_quiet_without_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let generate = |name: &str, extra: &[&str]| {
+        let raw = tmp.path().join(name).join("raw");
+        let mut args = vec!["generate", "--scale", "0.2", "--seed", "5", "--out"];
+        args.push(raw.to_str().unwrap());
+        args.extend_from_slice(extra);
+        let out = aftersight(&repo_root(), &args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ingest_clean(&raw, &tmp.path().join(name).join("wh"))
+    };
+    // Without the issue, no alarm in the months after the default onset (2025-05).
+    let quiet = generate("quiet", &["--no-emerging-issue"]);
+    for month in ["2025-08-31", "2025-10-31", "2025-12-31"] {
+        assert_eq!(alerts_at(&quiet, month), Vec::<String>::new(), "{month}");
+    }
+    // Planted four times as strong (0.08 extra failures per vehicle-month), the
+    // Haval H6 2022 transmission is the alarm within four months of its onset.
+    let loud = generate("loud", &["--emerging-strength", "4"]);
+    let alarms = alerts_at(&loud, "2025-09-30");
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.starts_with("Haval,H6,2022,ICE,transmission,")),
+        "{alarms:?}"
+    );
+    assert!(
+        alarms.iter().all(|a| a.contains(",transmission,")),
+        "only the planted cell alarms: {alarms:?}"
+    );
+}

@@ -560,17 +560,23 @@ fn an_as_of_session_sees_the_warehouse_as_it_was_that_day() {
 }
 
 #[test]
-fn the_executive_queries_are_the_queries_folder() {
-    let folder = library::load(&root().join("queries/executive")).unwrap();
-    let names: Vec<&str> = folder.iter().map(|q| q.name.as_str()).collect();
-    let embedded: Vec<&str> = aftersight::executive::EMBEDDED
-        .iter()
-        .map(|(n, _)| *n)
-        .collect();
-    assert_eq!(names, embedded, "update executive::EMBEDDED");
-    for (name, text) in aftersight::executive::EMBEDDED {
-        let path = root().join(format!("queries/executive/{name}.sql"));
-        assert_eq!(std::fs::read_to_string(path).unwrap(), *text, "{name}");
+fn the_executive_and_warranty_queries_are_the_queries_folders() {
+    for (folder, embedded) in [
+        ("executive", aftersight::executive::EMBEDDED),
+        ("warranty", aftersight::warranty::EMBEDDED),
+    ] {
+        let queries = library::load(&root().join("queries").join(folder)).unwrap();
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+        let compiled: Vec<&str> = embedded.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, compiled, "update {folder}::EMBEDDED");
+        for (name, text) in embedded {
+            let path = root().join(format!("queries/{folder}/{name}.sql"));
+            assert_eq!(
+                std::fs::read_to_string(path).unwrap(),
+                *text,
+                "{folder}/{name}"
+            );
+        }
     }
 }
 

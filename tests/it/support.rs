@@ -28,6 +28,7 @@ pub fn gen_into(
         dirt,
         out: out.clone(),
         progress: false,
+        emerging: Some(aftersight::generate::EmergingIssue::PLANTED),
     })
     .expect("generate");
     out

@@ -2,10 +2,24 @@
 
 use anyhow::Context as _;
 
-use aftersight::generate::{self, GenerateConfig};
+use aftersight::generate::{self, EmergingIssue, GenerateConfig};
 
 use crate::cli::args::{GenerateArgs, SummaryFormat};
 use crate::cli::print;
+
+/// The issue to plant: none, or the default one with its onset and strength as given.
+fn emerging_issue(args: &GenerateArgs) -> Option<EmergingIssue> {
+    if args.no_emerging_issue {
+        return None;
+    }
+    let planted = EmergingIssue::PLANTED;
+    Some(EmergingIssue {
+        onset_month: args.emerging_onset.unwrap_or(planted.onset_month),
+        extra_failures_per_vehicle_month: planted.extra_failures_per_vehicle_month
+            * args.emerging_strength,
+        ..planted
+    })
+}
 
 /// Generates the export and prints its tables.
 pub fn run(args: GenerateArgs, progress: bool) -> anyhow::Result<()> {
@@ -16,6 +30,7 @@ pub fn run(args: GenerateArgs, progress: bool) -> anyhow::Result<()> {
         dirt: args.dirt,
         out: args.out.clone(),
         progress,
+        emerging: emerging_issue(&args),
     })
     .with_context(|| format!("generating into `{}`", args.out.display()))?;
     match args.summary {

@@ -15,6 +15,7 @@ mod report;
 mod run;
 mod sql;
 mod summary;
+mod warranty;
 
 /// Runs the parsed command line.
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -61,6 +62,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             models::predict(args, &settings).await
         }
         Command::Chart(args) => chart::run(args, &with_out(&None)?).await,
+        Command::Warranty(args) => warranty::run(args, &with_out(&None)?).await,
         Command::Summary(args) => {
             let settings = with_out(&args.out)?;
             summary::run(args, &settings).await
