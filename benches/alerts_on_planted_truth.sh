@@ -4,7 +4,7 @@
 # For each seed it generates an export without the emerging issue, one with it at its default strength and one at
 # half strength (onset 2025-05), ingests each, and replays `aftersight warranty alerts` month by month from 2025-01
 # to 2026-10. It prints, per dataset: the months with any alarm (false alarms, on data without the issue), and the
-# first month the planted cell (Haval H6 2022 ICE transmission) alarms with the other cells that alarm.
+# first month the planted cell (Haval H6 2022 transmission, any powertrain) alarms, with the other cells that alarm.
 #
 # Usage: benches/alerts_on_planted_truth.sh [SCALE] [SEED...]   (default: scale 1, seeds 5 6)
 # Environment: AFTERSIGHT_BIN (default target/release/aftersight, else target/debug/aftersight), WORK (default /tmp/alerts-bench).
@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scale="${1:-1}"
 shift || true
-seeds=("${@:-5 6}")
-[ "$#" -gt 0 ] && seeds=("$@") || seeds=(5 6)
+seeds=(5 6)
+[ "$#" -gt 0 ] && seeds=("$@")
 bin="${AFTERSIGHT_BIN:-}"
 [ -n "$bin" ] || { [ -x target/release/aftersight ] && bin=target/release/aftersight || bin=target/debug/aftersight; }
 work="${WORK:-/tmp/alerts-bench}"
@@ -21,7 +21,7 @@ mkdir -p "$work"
 months=(2025-01-31 2025-02-28 2025-03-31 2025-04-30 2025-05-31 2025-06-30 2025-07-31 2025-08-31 2025-09-30 2025-10-31
         2025-11-30 2025-12-31 2026-01-31 2026-02-28 2026-03-31 2026-04-30 2026-05-31 2026-06-30 2026-07-31 2026-08-31
         2026-09-30 2026-10-31)
-planted="Haval,H6,2022,ICE,transmission,"
+planted="^Haval,H6,2022,[A-Z]*,transmission,"
 
 prepare() { # name, generate flags...
     local dir="$work/$1"; shift
@@ -51,9 +51,9 @@ for seed in "${seeds[@]}"; do
                 alarm_months=$((alarm_months + 1))
                 others+=("${m:0:7}: $(echo "$rows" | cut -d, -f1-5 | tr '\n' ';')")
             else
-                if [ -z "$first" ] && echo "$rows" | grep -q "^$planted"; then first="${m:0:7}"; fi
+                if [ -z "$first" ] && echo "$rows" | grep -Eq "$planted"; then first="${m:0:7}"; fi
                 while read -r row; do
-                    case "$row" in "$planted"*) ;; *) others+=("${m:0:7}: $(echo "$row" | cut -d, -f1-5)") ;; esac
+                    echo "$row" | grep -Eq "$planted" || others+=("${m:0:7}: $(echo "$row" | cut -d, -f1-5)")
                 done <<< "$rows"
             fi
         done
