@@ -59,12 +59,9 @@ impl<'a> Page<'a> {
         self.figures.drawn
     }
 
+    /// The footer of a chart drawn from a query of the library.
     fn footer(&self, query: &str) -> String {
-        let source = if query.contains('_') && !query.contains(' ') {
-            format!("queries/{query}.sql")
-        } else {
-            query.to_owned()
-        };
+        let source = format!("queries/{query}.sql");
         charts::footer(&source, &self.data.valid_through, self.words.lang)
     }
 

@@ -20,7 +20,7 @@
 //! least `min_ratio` times its peers. An alarm is raised when a cell is
 //! flagged in `persistence` consecutive months, so it does not flicker.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -380,7 +380,7 @@ struct Tallies {
     /// The same over all months to the window's end.
     all: HashMap<(usize, usize), Vec<f64>>,
     /// Which powertrains carry which components (some vehicle was repaired for it).
-    carried: HashMap<(String, usize), ()>,
+    carried: HashSet<(String, usize)>,
 }
 
 impl Tallies {
@@ -407,13 +407,13 @@ impl Tallies {
         }
         let mut in_window: HashMap<(usize, usize), Vec<f64>> = HashMap::new();
         let mut all: HashMap<(usize, usize), Vec<f64>> = HashMap::new();
-        let mut carried = HashMap::new();
+        let mut carried = HashSet::new();
         for &(k, c, calendar, mis, count) in &counts.failures {
             let b = (mis / width) as usize;
             if calendar > to || b >= bands {
                 continue;
             }
-            carried.insert((counts.cohorts[k].powertrain.clone(), c), ());
+            carried.insert((counts.cohorts[k].powertrain.clone(), c));
             all.entry((k, c)).or_insert_with(|| zero.clone())[b] += count;
             if calendar >= from {
                 in_window.entry((k, c)).or_insert_with(|| zero.clone())[b] += count;
@@ -468,7 +468,7 @@ fn compare(counts: &Counts, rule: &AlertRule, from: i64, to: i64) -> Vec<Cell> {
     let mut cells = Vec::new();
     for (k, cohort) in counts.cohorts.iter().enumerate() {
         for c in 0..counts.components.len() {
-            if !carried.contains_key(&(cohort.powertrain.clone(), c)) {
+            if !carried.contains(&(cohort.powertrain.clone(), c)) {
                 continue;
             }
             let own_all = all.get(&(k, c)).unwrap_or(&zero);
