@@ -403,7 +403,12 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "YYYY-MM", value_parser = parse_period)]
     pub emerging_onset: Option<aftersight::dates::Period>,
     /// Strength of the planted emerging issue, relative to the default of 0.02 extra failures per vehicle-month.
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value_t = 1.0,
+        allow_hyphen_values = true
+    )]
     pub emerging_strength: f64,
     /// How to print the summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
