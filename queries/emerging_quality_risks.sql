@@ -1,7 +1,7 @@
 -- name: emerging_quality_risks
 -- title: Emerging quality risks: cohorts failing faster than their peers
 -- title_zh: 新出现的质量风险：故障率高于同类车型的批次
--- description: Repairs and warranty jobs per component and make/model/model year in the window, against what the component's rate across all vehicles of the same model year (peers of the same age) would give for the cohort's vehicles. The excess is scored as a Poisson z (observed minus expected over the root of expected); cohorts with at least `min_repairs` repairs, worst first. `trend` compares the cohort's rate in the window with its own rate in the 12 months before.
+-- description: Repairs and warranty jobs per component and make/model/model year in the window, against what the component's rate across all vehicles of the same model year (peers of the same age) would give for the cohort's vehicles. The excess is scored as a Poisson z (observed minus expected over the root of expected); cohorts with at least `min_repairs` repairs, worst first. `trend` compares the cohort's rate in the window with its own rate in the 12 months before. For exploration only: ranking thousands of cells by z without error control surfaces noise, so alarms come from `aftersight warranty alerts`.
 -- param: start date 2000-01-01
 -- param: end date 2100-01-01
 -- param: min_repairs int 3

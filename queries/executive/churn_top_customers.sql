@@ -1,18 +1,15 @@
 -- name: churn_top_customers
--- title: The ten customers most at risk of churn
--- title_zh: 流失风险最高的十位客户
--- description: The ten highest churn probabilities (ties by customer id), with name, city, segment ("–" without one) and last visit; the last visit is aggregated for those ten customers only.
--- unit: probability
-WITH top AS (
-    SELECT customer_id, probability
-    FROM churn_predictions
-    ORDER BY probability DESC, customer_id
-    LIMIT 10
-),
-visits AS (
-    SELECT customer_id, max(opened_at) AS last_visit
+-- title: The active customers with the most revenue at stake
+-- title_zh: 流失风险收入最高的活跃客户
+-- description: Customers still active (a visit in the 12 months to `as_of`, the churn label's window), ranked by the revenue at stake: the churn probability times their spend in those 12 months (ties by customer id). With name, city, segment ("–" without one), last visit, the spend and the model's drivers (feature names, `;`-separated, strongest first).
+-- param: as_of date 2026-10-31
+-- param: top int 10
+-- unit: probability; CNY
+WITH active AS (
+    SELECT customer_id, max(opened_at) AS last_visit, sum(labour_cny + parts_cny) AS spend_cny
     FROM repair_orders
-    WHERE customer_id IN (SELECT customer_id FROM top)
+    WHERE opened_at < CAST($as_of AS TIMESTAMP) + INTERVAL '1 day'
+      AND opened_at >= CAST($as_of AS TIMESTAMP) + INTERVAL '1 day' - INTERVAL '12 months'
     GROUP BY customer_id
 )
 SELECT
@@ -20,9 +17,13 @@ SELECT
     c.city,
     COALESCE(CAST(s.segment AS VARCHAR) || ': ' || s.segment_description, '–') AS segment,
     p.probability,
-    v.last_visit
-FROM top p
+    a.last_visit,
+    a.spend_cny,
+    p.probability * a.spend_cny AS revenue_at_stake_cny,
+    p.drivers
+FROM churn_predictions p
+JOIN active a ON a.customer_id = p.customer_id
 JOIN customers c ON c.customer_id = p.customer_id
-LEFT JOIN visits v ON v.customer_id = p.customer_id
 LEFT JOIN segments_predictions s ON s.customer_id = p.customer_id
-ORDER BY p.probability DESC, p.customer_id
+ORDER BY revenue_at_stake_cny DESC, p.customer_id
+LIMIT $top

@@ -856,7 +856,8 @@ The cohort is never its own baseline. Each cell gets a quasi-Poisson p-value (co
 the cells' median dispersion); Benjamini-Hochberg at --q across all cells with at least
 --min-expected expected and --min-failures observed failures controls the share of false alarms.
 A cell alarms when it passes with at least --min-ratio times its prediction in --persistence
-consecutive months.
+consecutive months. The alarms are also written to OUT/warranty/alarms.parquet, which the
+executive summary and DuckDB, pyarrow or Polars read.
 
 Examples:
   aftersight warranty alerts
@@ -884,6 +885,9 @@ pub struct AlertsArgs {
     /// Consecutive flagged months before an alarm is raised.
     #[arg(long, default_value_t = 2)]
     pub persistence: i64,
+    /// Output root; the alarms are also written to OUT/warranty/alarms.parquet [default: aftersight-out].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ResultFormatArg::Table)]
     pub format: ResultFormatArg,

@@ -15,6 +15,7 @@ use crate::dates::{Period, add_months, format_date};
 use crate::report::ReportError;
 use crate::sql::library::{self, QueryFile};
 use crate::sql::{self, SqlError};
+use crate::warranty::alerts::{self, Alarm, AlertRule};
 
 /// Everything the page shows.
 pub(crate) struct Gathered {
@@ -23,12 +24,24 @@ pub(crate) struct Gathered {
     /// Headline KPIs: this month, the month before, the same month last year.
     pub(super) kpis: Vec<Frame>,
     pub(super) volume: Frame,
-    pub(super) risks: Frame,
+    /// The emerging-issue alarms standing at the end of the period, and the rule that raised them.
+    pub(super) alarms: Vec<Alarm>,
+    pub(super) rule: AlertRule,
     pub(super) b10: HashMap<String, f64>,
     /// Churn by segment and the customers most at risk, when predicted.
-    pub(super) churn: Option<(Frame, Frame)>,
+    pub(super) churn: Option<Churn>,
     /// The station scorecard, best first, with a `station` label "name (id)".
     pub(super) scorecard: Frame,
+}
+
+/// The churn section's tables.
+pub(crate) struct Churn {
+    /// Expected churners per segment.
+    pub(super) by_segment: Frame,
+    /// Active customers with the most revenue at stake, with their drivers.
+    pub(super) customers: Frame,
+    /// Customers whose year without a visit ended in the last 12 months.
+    pub(super) lost: f64,
 }
 
 /// Runs every query of the page.
@@ -67,22 +80,35 @@ pub(crate) async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportErr
     let volume = runner
         .run(&ctx, "repair_volume_by_month", &volume_params)
         .await?;
-    let risk_params = [
-        ("start", format_date(add_months(end, -6))),
-        ("end", format_date(end)),
-        ("top", "5".into()),
-    ];
-    let risks = runner
-        .run(&ctx, "emerging_quality_risks", &risk_params)
-        .await?;
+    // The page judges its own month, so it asks the monitor directly rather
+    // than reading the warranty stage's alarms, which are as of the last day of data.
+    let as_of = end.min(valid_through_day.unwrap_or(end));
+    let rule = AlertRule::default();
+    let warranty_queries =
+        crate::warranty::queries(config.queries.as_deref()).map_err(ReportError::Sql)?;
+    let alarms = alerts::monitor(&ctx, &warranty_queries, as_of, &rule)
+        .await
+        .map_err(ReportError::Alarms)?;
     let b10 = reliability_b10(&config.out.join("reliability").join("weibull.parquet")).await;
     let churn = if predictions.iter().any(|p| p == "churn_predictions") {
         if !predictions.iter().any(|p| p == "segments_predictions") {
             register_no_segments(&ctx)?;
         }
-        let by_segment = runner.run_own(&ctx, "churn_by_segment").await?;
-        let customers = runner.run_own(&ctx, "churn_top_customers").await?;
-        Some((by_segment, customers))
+        let as_of = [("as_of", format_date(as_of))];
+        let by_segment = runner.run_own(&ctx, "churn_by_segment", &[]).await?;
+        let customers = runner.run_own(&ctx, "churn_top_customers", &as_of).await?;
+        let lost = runner.run_own(&ctx, "churn_lost_customers", &as_of).await?;
+        Some(Churn {
+            by_segment,
+            customers,
+            lost: lost
+                .numbers("lost")
+                .map_err(figure_error("churn_lost_customers"))?
+                .first()
+                .copied()
+                .flatten()
+                .unwrap_or(0.0),
+        })
     } else {
         None
     };
@@ -90,13 +116,14 @@ pub(crate) async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportErr
     let scorecard = runner
         .run(&ctx, "station_scorecard", &period_params)
         .await?;
-    let names = runner.run_own(&ctx, "station_names").await?;
+    let names = runner.run_own(&ctx, "station_names", &[]).await?;
     Ok(Gathered {
         period,
         valid_through,
         kpis,
         volume,
-        risks,
+        alarms,
+        rule,
         b10,
         churn,
         scorecard: label_stations(&scorecard, &names).map_err(figure_error("station_scorecard"))?,
@@ -166,9 +193,14 @@ impl Runner {
     }
 
     /// One of the page's own queries.
-    async fn run_own(&self, ctx: &SessionContext, name: &str) -> Result<Frame, ReportError> {
+    async fn run_own(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        params: &[(&str, String)],
+    ) -> Result<Frame, ReportError> {
         let query = find(&self.executive, name, "queries/executive")?;
-        execute(ctx, query, &[]).await
+        execute(ctx, query, params).await
     }
 }
 

@@ -2,9 +2,9 @@
 //! director reads in a minute.
 //!
 //! It shows the headline KPIs against the previous month and the same month
-//! last year, the revenue trend, the top emerging quality risks (cohorts
-//! failing faster than their same-age peers, with their Weibull B10 life from
-//! the reliability stage), the customers and segments most at risk of churn
+//! last year, the revenue trend, the emerging-issue alarms standing at the
+//! end of the month (see [`crate::warranty::alerts`], with the cohort's Weibull
+//! B10 life from the reliability stage), the customers and segments most at risk of churn
 //! (from the churn and segment predictions), and the station scorecard. Every
 //! chart is an inline PNG, so the page is one file that mails and archives
 //! well. English or Chinese (`Lang::Zh`).
@@ -36,8 +36,12 @@ macro_rules! embed_executive {
 }
 
 /// The executive page's own queries as compiled into the binary (a test keeps them equal to the folder).
-pub const EMBEDDED: &[(&str, &str)] =
-    embed_executive!["churn_by_segment", "churn_top_customers", "station_names"];
+pub const EMBEDDED: &[(&str, &str)] = embed_executive![
+    "churn_by_segment",
+    "churn_lost_customers",
+    "churn_top_customers",
+    "station_names"
+];
 
 /// What to summarise.
 #[derive(Debug, Clone)]
@@ -75,23 +79,36 @@ pub struct Headline {
     pub up_is_good: bool,
 }
 
-/// One emerging quality risk.
+/// One emerging-issue alarm as the page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Risk {
     /// Make, model and model year.
     pub cohort: String,
     /// Component.
     pub component: String,
-    /// Repairs in the window.
-    pub repairs: f64,
-    /// Repairs expected at the peer rate.
-    pub expected: f64,
-    /// Observed over expected.
-    pub ratio: f64,
+    /// The alarm behind the row.
+    pub alarm: crate::warranty::alerts::Alarm,
     /// The cohort's B10 life in months from its Weibull fit, when one exists.
     pub b10_months: Option<f64>,
     /// The component's fleet B10 life in months.
     pub fleet_b10_months: Option<f64>,
+}
+
+/// An active customer with revenue at stake, as the page lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtRisk {
+    /// Customer name.
+    pub name: String,
+    /// Churn probability.
+    pub probability: f64,
+    /// Last visit (`YYYY-MM-DD`).
+    pub last_visit: String,
+    /// Spend in the 12 months to the period's end, CNY.
+    pub spend_cny: f64,
+    /// Probability times spend, CNY.
+    pub revenue_at_stake_cny: f64,
+    /// The churn features that raise the score most, strongest first.
+    pub drivers: Vec<String>,
 }
 
 /// What was written; printed by the CLI and recorded by `aftersight run`.
@@ -107,10 +124,14 @@ pub struct SummaryManifest {
     pub file: PathBuf,
     /// Headline KPIs.
     pub headline: Vec<Headline>,
-    /// Top emerging risks.
+    /// The emerging-issue alarms standing at the end of the period.
     pub risks: Vec<Risk>,
     /// Whether churn predictions were found.
     pub churn_section: bool,
+    /// The active customers with the most revenue at stake.
+    pub at_risk: Vec<AtRisk>,
+    /// Customers whose year without a visit ended in the last 12 months.
+    pub lost_customers: Option<f64>,
     /// Charts embedded.
     pub charts: usize,
 }
@@ -155,7 +176,7 @@ fn render(
     let headline = page.headline_section()?;
     page.trend_section()?;
     let risks = page.risk_section()?;
-    page.churn_section()?;
+    let at_risk = page.churn_section()?;
     page.scorecard_section()?;
     let words = Words { lang };
     let _ = writeln!(
@@ -186,6 +207,8 @@ fn render(
         headline,
         risks,
         churn_section: data.churn.is_some(),
+        at_risk,
+        lost_customers: data.churn.as_ref().map(|c| c.lost),
         charts: page.figures_drawn(),
     })
 }

@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::gather::{Gathered, figure_error};
-use super::{Headline, Risk, Words};
+use super::gather::{Churn, Gathered, figure_error};
+use super::{AtRisk, Headline, Risk, Words};
 use crate::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::dates::{Period, add_months, format_date};
 use crate::report::{ReportError, escape_html, png_figure};
+use crate::warranty::alerts::Alarm;
 
 /// Charts drawn into the page, counted for the manifest.
 pub(super) struct Figures {
@@ -185,32 +186,36 @@ impl<'a> Page<'a> {
         Ok(())
     }
 
-    /// 3. Emerging quality risks over the last six months.
+    /// 3. The emerging-issue alarms standing at the end of the period.
     pub(super) fn risk_section(&mut self) -> Result<Vec<Risk>, ReportError> {
-        let (lang, period, end) = (self.words.lang, self.data.period, self.data.period.end());
-        let risk_start = add_months(end, -6);
-        let risks = risk_list(&self.data.risks, &self.data.b10)?;
+        let (lang, period) = (self.words.lang, self.data.period);
+        let risks = risk_list(&self.data.alarms, &self.data.b10);
         let _ = writeln!(
             self.html,
             "<section><h2>{}</h2>",
-            self.words
-                .t("Top emerging quality risks", "主要新出现的质量风险")
+            self.words.t("Emerging quality issues", "新出现的质量问题")
         );
+        let rule = if lang == Lang::Zh {
+            format!("{}。", self.data.rule.describe_zh())
+        } else {
+            sentence(&self.data.rule.describe())
+        };
         let _ = writeln!(
-        self.html,
-        "<p class=\"note\">{}</p>",
-        self.words.t(
-            "Model-year cohorts whose repairs of a component in the last six months run above the rate of all vehicles of the same model year. B10: months in service by which 10% fail, from the Weibull fits of the reliability stage.",
-            "近六个月某零部件维修次数高于同年款全部车辆水平的车型批次。B10：可靠性分析中威布尔拟合得到的10%车辆发生故障时的使用月数。"
-        )
-    );
+            self.html,
+            "<p class=\"note\">{} {}</p>",
+            escape_html(&rule),
+            self.words.t(
+                "B10: months in service by which 10% fail, from the Weibull fits of the reliability stage.",
+                "B10：可靠性分析中威布尔拟合得到的10%车辆发生故障时的使用月数。"
+            )
+        );
         if risks.is_empty() {
             let _ = writeln!(
                 self.html,
                 "<p>{}</p>",
                 self.words.t(
-                    "No cohort stands out from its peers in this window.",
-                    "本期没有明显高于同类的批次。"
+                    "No emerging issue passes the threshold this month.",
+                    "本月没有达到预警阈值的新问题。"
                 )
             );
         } else {
@@ -221,21 +226,22 @@ impl<'a> Page<'a> {
                         .iter()
                         .map(|r| format!("{} · {}", r.cohort, r.component)),
                 )
-                .number("ratio", risks.iter().map(|r| r.ratio));
+                .number("ratio", risks.iter().map(|r| r.alarm.ratio));
+            let window_start = period.plus_months(1 - self.data.rule.window_months as i32);
             let options = ChartOptions {
                 title: self
                     .words
                     .t(
-                        "Repairs against same-age peers (×)",
-                        "维修次数相对同年款水平（倍）",
+                        "Failures against same-age peers (×)",
+                        "故障数相对同使用月数同类车型（倍）",
                     )
                     .into(),
-                subtitle: format!("{} – {period}", &format_date(risk_start)[..7]),
+                subtitle: format!("{window_start} – {period}"),
                 y_label: self
                     .words
-                    .t("Observed ÷ expected repairs", "实际 ÷ 预期维修次数")
+                    .t("Observed ÷ expected failures", "实际 ÷ 预期故障数")
                     .into(),
-                footer: self.footer("emerging_quality_risks"),
+                footer: self.footer("warranty/component_failures"),
                 lang,
                 height: 320,
                 ..ChartOptions::default()
@@ -259,16 +265,19 @@ impl<'a> Page<'a> {
     }
 
     /// 4. Churn risk, when the models have scored the customers.
-    pub(super) fn churn_section(&mut self) -> Result<(), ReportError> {
+    pub(super) fn churn_section(&mut self) -> Result<Vec<AtRisk>, ReportError> {
         let _ = writeln!(
             self.html,
             "<section><h2>{}</h2>",
-            self.words
-                .t("Customers most at risk of churn", "流失风险最高的客户")
+            self.words.t(
+                "Active customers with the most revenue at stake",
+                "流失风险收入最高的活跃客户"
+            )
         );
         let data = self.data;
-        if let Some((segments, customers)) = &data.churn {
-            self.churn_html(segments, customers)?;
+        let mut at_risk = Vec::new();
+        if let Some(churn) = &data.churn {
+            at_risk = self.churn_html(churn)?;
         } else {
             let _ = writeln!(
             self.html,
@@ -281,10 +290,11 @@ impl<'a> Page<'a> {
         }
         self.html.push_str("</section>\n");
 
-        Ok(())
+        Ok(at_risk)
     }
 
-    fn churn_html(&mut self, segments: &Frame, customers: &Frame) -> Result<(), ReportError> {
+    fn churn_html(&mut self, churn: &Churn) -> Result<Vec<AtRisk>, ReportError> {
+        let (segments, customers) = (&churn.by_segment, &churn.customers);
         let lang = self.words.lang;
         let valid_through = &self.data.valid_through;
         if segments.rows() > 0 {
@@ -309,36 +319,81 @@ impl<'a> Page<'a> {
                 options,
             )?);
         }
-        let error = figure_error("churn_predictions");
         let _ = writeln!(
             self.html,
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            "<p class=\"note\">{} {}</p>",
+            self.words.t(
+                "Customers who visited in the last 12 months, ranked by their churn probability times their spend in those months. \"Why\" names what raises each score most, so an advisor knows what to call about.",
+                "近12个月内到过店的客户，按流失概率乘以其近12个月消费额排序。“原因”列出推高其流失分数最多的因素，便于顾问有针对性地回访。"
+            ),
+            if self.words.lang == Lang::Zh {
+                format!("近12个月流失（一年未到店）的客户：{}位。", charts::theme::format_number(churn.lost))
+            } else {
+                format!(
+                    "Lost in the last 12 months (a year without a visit): {} customers.",
+                    charts::theme::format_number(churn.lost)
+                )
+            }
+        );
+        let error = figure_error("churn_top_customers");
+        let headers = [
             self.words.t("Customer", "客户"),
             self.words.t("City", "城市"),
             self.words.t("Segment", "客户群"),
             self.words.t("Churn probability", "流失概率"),
             self.words.t("Last visit", "最近到店"),
-        );
-        let (names, cities, segs, last) = (
+            self.words.t("Spend, 12 months (CNY)", "近12个月消费（元）"),
+            self.words.t("Revenue at stake (CNY)", "风险收入（元）"),
+            self.words.t("Why", "原因"),
+        ];
+        self.html.push_str("<table><tr>");
+        for h in headers {
+            let _ = write!(self.html, "<th>{h}</th>");
+        }
+        self.html.push_str("</tr>\n");
+        let (names, cities, segs, last, drivers) = (
             customers.labels("name").map_err(&error)?,
             customers.labels("city").map_err(&error)?,
             customers.labels("segment").map_err(&error)?,
             customers.labels("last_visit").map_err(&error)?,
+            customers.labels("drivers").map_err(&error)?,
         );
-        let probability = customers.numbers("probability").map_err(&error)?;
+        let (probability, spend, at_stake) = (
+            customers.numbers("probability").map_err(&error)?,
+            customers.numbers("spend_cny").map_err(&error)?,
+            customers.numbers("revenue_at_stake_cny").map_err(&error)?,
+        );
+        let money = |v: Option<f64>| v.map_or_else(|| "–".into(), charts::theme::format_number);
+        let mut listed = Vec::new();
         for i in 0..customers.rows() {
+            let last_visit = last[i].get(..10).unwrap_or(&last[i]).to_owned();
             let _ = writeln!(
                 self.html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"bad\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape_html(&names[i]),
                 escape_html(&cities[i]),
                 escape_html(&segs[i]),
                 probability[i].map_or_else(|| "–".into(), probability_text),
-                escape_html(last[i].get(..10).unwrap_or(&last[i])),
+                escape_html(&last_visit),
+                money(spend[i]),
+                money(at_stake[i]),
+                escape_html(&driver_words(&drivers[i], self.words.lang)),
             );
+            listed.push(AtRisk {
+                name: names[i].clone(),
+                probability: probability[i].unwrap_or(0.0),
+                last_visit,
+                spend_cny: spend[i].unwrap_or(0.0),
+                revenue_at_stake_cny: at_stake[i].unwrap_or(0.0),
+                drivers: drivers[i]
+                    .split(';')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            });
         }
         self.html.push_str("</table>\n");
-        Ok(())
+        Ok(listed)
     }
 
     /// 5. Station scorecard.
@@ -489,65 +544,130 @@ fn headline_table(html: &mut String, headline: &[Headline], words: &Words) {
     html.push_str("</table>\n");
 }
 
-fn risk_list(frame: &Frame, b10: &HashMap<String, f64>) -> Result<Vec<Risk>, ReportError> {
-    if frame.rows() == 0 {
-        return Ok(Vec::new());
-    }
-    let error = figure_error("emerging_quality_risks");
-    let (make, model, year, component) = (
-        frame.labels("make").map_err(&error)?,
-        frame.labels("model").map_err(&error)?,
-        frame.labels("model_year").map_err(&error)?,
-        frame.labels("component").map_err(&error)?,
-    );
-    let (repairs, expected, ratio) = (
-        frame.numbers("repairs").map_err(&error)?,
-        frame.numbers("expected").map_err(&error)?,
-        frame.numbers("ratio").map_err(&error)?,
-    );
-    Ok((0..frame.rows())
-        .map(|i| {
-            let cohort = format!("{} {} {}", make[i], model[i], year[i]);
+fn risk_list(alarms: &[Alarm], b10: &HashMap<String, f64>) -> Vec<Risk> {
+    alarms
+        .iter()
+        .map(|a| {
+            let cohort = format!("{} {} {}", a.make, a.model, a.model_year);
             Risk {
-                b10_months: b10.get(&format!("{cohort}|{}", component[i])).copied(),
-                fleet_b10_months: b10.get(&format!("|{}", component[i])).copied(),
+                b10_months: b10.get(&format!("{cohort}|{}", a.component)).copied(),
+                fleet_b10_months: b10.get(&format!("|{}", a.component)).copied(),
                 cohort,
-                component: component[i].clone(),
-                repairs: repairs[i].unwrap_or(0.0),
-                expected: expected[i].unwrap_or(0.0),
-                ratio: ratio[i].unwrap_or(0.0),
+                component: a.component.clone(),
+                alarm: a.clone(),
             }
         })
-        .collect())
+        .collect()
+}
+
+/// "flagged when ..." as a sentence: capitalised, with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
 }
 
 fn risk_table(html: &mut String, risks: &[Risk], words: &Words) {
-    let _ = writeln!(
-        html,
-        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+    let headers = [
         words.t("Cohort", "车型批次"),
         words.t("Component", "零部件"),
-        words.t("Repairs", "维修次数"),
+        words.t("Months in service", "使用月数"),
+        words.t("Failures", "故障数"),
         words.t("Expected", "预期"),
-        words.t("Ratio", "倍数"),
+        words.t("Ratio (95% interval)", "倍数（95%区间）"),
+        words.t("Adjusted p", "校正p值"),
+        words.t("Alarm since", "预警起始月"),
         words.t("B10, months", "B10（月）"),
         words.t("Fleet B10, months", "全车队B10（月）"),
-    );
+    ];
+    html.push_str("<table><tr>");
+    for h in headers {
+        let _ = write!(html, "<th>{h}</th>");
+    }
+    html.push_str("</tr>\n");
     let months = |v: Option<f64>| v.map_or_else(|| "–".into(), |m| format!("{m:.0}"));
     for r in risks {
+        let a = &r.alarm;
+        let since = if a.new_this_month {
+            format!("{} ({})", a.first_month, words.t("new", "本月新增"))
+        } else {
+            a.first_month.to_string()
+        };
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"bad\">{:.1}×</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}–{}</td><td>{}</td><td>{:.1}</td><td class=\"bad\">{:.1}× ({:.1}–{:.1})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape_html(&r.cohort),
             escape_html(&r.component),
-            charts::theme::format_number(r.repairs),
-            r.expected,
-            r.ratio,
+            a.months_in_service_from,
+            a.months_in_service_to,
+            charts::theme::format_number(a.observed),
+            a.expected,
+            a.ratio,
+            a.ratio_low,
+            a.ratio_high,
+            p_value_text(a.adjusted_p),
+            since,
             months(r.b10_months),
             months(r.fleet_b10_months),
         );
     }
     html.push_str("</table>\n");
+}
+
+/// A p-value for people: "0.003", and "<0.001" below that.
+fn p_value_text(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// The churn features a driver can be, in words a service advisor uses.
+const CHURN_DRIVER_WORDS: &[(&str, &str, &str)] = &[
+    (
+        "recency_days",
+        "long since the last visit",
+        "距上次到店时间长",
+    ),
+    ("visits", "few visits", "到店次数少"),
+    ("visits_capped", "few visits", "到店次数少"),
+    ("log_spend", "low spend", "消费少"),
+    ("comebacks", "a comeback repair", "有返修"),
+    ("long_turnaround_share", "long waits", "等待时间长"),
+    ("mean_turnaround_hours", "slow turnaround", "维修周期长"),
+    ("csi_shortfall", "a low CSI score", "满意度评分低"),
+    ("answered_survey", "survey answers", "问卷反馈"),
+    (
+        "price_index",
+        "a price above the station average",
+        "价格高于平均",
+    ),
+    ("online_channel", "books online", "线上预约"),
+    ("o2o_channel", "books through O2O", "O2O渠道"),
+    ("vehicles_owned", "vehicles owned", "名下车辆数"),
+    ("vehicle_age_years", "an older vehicle", "车龄较长"),
+];
+
+/// `drivers` of the churn predictions (`;`-separated feature names) in the page's language.
+fn driver_words(drivers: &str, lang: Lang) -> String {
+    let words: Vec<&str> = drivers
+        .split(';')
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            CHURN_DRIVER_WORDS
+                .iter()
+                .find(|(name, _, _)| *name == d)
+                .map_or(d, |(_, en, zh)| if lang == Lang::Zh { zh } else { en })
+        })
+        .collect();
+    if words.is_empty() {
+        "–".into()
+    } else {
+        words.join(if lang == Lang::Zh { "；" } else { "; " })
+    }
 }
 
 /// A probability for people: "37%", "99.6%", and ">99.9%" rather than a

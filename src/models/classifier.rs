@@ -116,6 +116,45 @@ impl Trained {
             Trained::Tree(m) => m.predict(x).to_vec(),
         }
     }
+
+    /// Per row, the features that raise its probability most, strongest
+    /// first (at most `top`, each by at least `min_lift`): a feature's lift is
+    /// the row's probability minus what it would be with that feature at the
+    /// scored rows' median. Model-agnostic, so it reads the same for a tree
+    /// and a logistic regression.
+    pub fn drivers(
+        &self,
+        x: &Array2<f64>,
+        names: &[String],
+        top: usize,
+        min_lift: f64,
+    ) -> Vec<Vec<String>> {
+        let base = self.predict(x);
+        let mut lifts: Vec<Vec<(f64, usize)>> = vec![Vec::new(); x.nrows()];
+        for (j, column) in x.axis_iter(Axis(1)).enumerate() {
+            let mut values = column.to_vec();
+            values.sort_by(f64::total_cmp);
+            let median = values.get(values.len() / 2).copied().unwrap_or(0.0);
+            let mut typical = x.clone();
+            typical.column_mut(j).fill(median);
+            for (i, p) in self.predict(&typical).into_iter().enumerate() {
+                let lift = base[i] - p;
+                if lift >= min_lift {
+                    lifts[i].push((lift, j));
+                }
+            }
+        }
+        lifts
+            .into_iter()
+            .map(|mut row| {
+                row.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                row.iter()
+                    .take(top)
+                    .map(|&(_, j)| names[j].clone())
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 /// Parses one grid value, checked for its hyperparameter: `c` is a positive
@@ -528,6 +567,24 @@ fn churn_oracle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drivers_name_the_features_that_raise_a_rows_probability() {
+        // p = sigmoid(2 a - 1 b): row 0 has a high `a` (raises p) and a high `b` (lowers it).
+        let model = Trained::Logistic(LogisticModel {
+            mean: vec![0.0, 0.0],
+            scale: vec![1.0, 1.0],
+            weights: vec![2.0, -1.0],
+            intercept: 0.0,
+            iterations: 0,
+        });
+        let x = ndarray::array![[2.0, 2.0], [0.0, 0.0], [0.0, -2.0]];
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let drivers = model.drivers(&x, &names, 3, 0.01);
+        assert_eq!(drivers[0], vec!["a".to_owned()]);
+        assert!(drivers[1].is_empty(), "{:?}", drivers[1]);
+        assert_eq!(drivers[2], vec!["b".to_owned()]);
+    }
 
     #[test]
     fn a_hyperparameter_out_of_range_is_an_error_naming_it() {

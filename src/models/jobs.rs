@@ -234,9 +234,13 @@ impl ModelName {
     }
 }
 
+/// At most this many drivers per customer in the churn predictions.
+const CHURN_DRIVERS: usize = 3;
+
 /// Scores the current fleet or customer base (features at `cutoff`, by
 /// default the last day of data) with the champion model and publishes
-/// `PREDICTIONS/NAME/predictions.parquet`. Returns the manifest.
+/// `PREDICTIONS/NAME/predictions.parquet` (churn with each customer's
+/// `drivers`). Returns the manifest.
 pub async fn predict(
     ctx: &SessionContext,
     paths: &ModelPaths,
@@ -285,10 +289,15 @@ pub async fn predict(
             for (n, v) in table.id_names.iter().zip(&table.ids) {
                 out = out.text(n, order.iter().map(|&i| v[i].clone()));
             }
-            let batch = out
+            out = out
                 .float("probability", order.iter().map(|&i| p[i]))
-                .int("risk_rank", 1..=p.len() as i64)
-                .batch();
+                .int("risk_rank", 1..=p.len() as i64);
+            // A churn score comes with the reasons an advisor can call about.
+            if target == Target::Churn {
+                let drivers = model.drivers(&table.x, &table.names, CHURN_DRIVERS, 0.01);
+                out = out.text("drivers", order.iter().map(|&i| drivers[i].join(";")));
+            }
+            let batch = out.batch();
             (batch, manifest.version)
         }
     };

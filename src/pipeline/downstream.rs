@@ -31,6 +31,7 @@ impl Stages<'_> {
                 .iter()
                 .all(|r| out.join("reports").join(r).is_dir()),
             Stage::Reliability => out.join("reliability/weibull.parquet").is_file(),
+            Stage::Warranty => crate::warranty::alarms_path(out).is_file(),
             Stage::Models => ["failure", "churn", "segments"].iter().all(|m| {
                 out.join("predictions")
                     .join(m)
@@ -50,6 +51,7 @@ impl Stages<'_> {
             Stage::Kpis => Ok((self.kpis().await?, Vec::new())),
             Stage::Report => Ok((self.reports().await?, Vec::new())),
             Stage::Reliability => Ok((self.reliability().await?, Vec::new())),
+            Stage::Warranty => Ok((self.warranty().await?, Vec::new())),
             Stage::Models => Ok((self.models().await?, Vec::new())),
             Stage::Summary => self.summary().await,
             // The run handles these two itself, before the loop over the downstream stages.
@@ -173,6 +175,31 @@ impl Stages<'_> {
         );
         Ok(StageReport::new(Stage::Reliability, Outcome::Ran, detail)
             .with_rows(fleet.fits.len() as u64))
+    }
+
+    async fn warranty(&self) -> Result<StageReport, RunError> {
+        use crate::warranty::{self, WarrantyError, alerts};
+        let ctx = crate::sql::open(self.warehouse, &self.config.settings)
+            .await
+            .map_err(|e| RunError::Warranty(e.into()))?;
+        let run = async {
+            let as_of = crate::sql::data_valid_through(&ctx)
+                .await?
+                .ok_or(WarrantyError::NoData)?;
+            let queries = warranty::queries(self.queries.as_deref())?;
+            let rule = alerts::AlertRule::default();
+            let raised = alerts::monitor(&ctx, &queries, as_of, &rule).await?;
+            let path = warranty::write_alarms(&self.config.out, &raised)?;
+            Ok::<_, WarrantyError>((raised, path))
+        };
+        let (raised, path) = run.await.map_err(RunError::Warranty)?;
+        let new = raised.iter().filter(|a| a.new_this_month).count();
+        let detail = format!(
+            "{} emerging-issue alarms ({new} new this month) in {}",
+            raised.len(),
+            path.display()
+        );
+        Ok(StageReport::new(Stage::Warranty, Outcome::Ran, detail).with_rows(raised.len() as u64))
     }
 
     async fn models(&self) -> Result<StageReport, RunError> {

@@ -136,6 +136,9 @@ pub enum RunError {
         #[source]
         source: crate::models::ModelError,
     },
+    /// The warranty stage failed.
+    #[error("stage `warranty` failed")]
+    Warranty(#[source] crate::warranty::WarrantyError),
     /// The executive summary failed.
     #[error("stage `summary` failed")]
     Summary(#[source] crate::report::ReportError),

@@ -19,6 +19,8 @@ pub enum Stage {
     Report,
     /// Weibull, Kaplan-Meier and MCF of the fleet.
     Reliability,
+    /// Emerging-issue alarms.
+    Warranty,
     /// Train the models and score the fleet and customers.
     Models,
     /// The executive summary pages.
@@ -27,10 +29,11 @@ pub enum Stage {
 
 impl Stage {
     /// The stages after ingest, which are skipped when their inputs are unchanged.
-    pub const DOWNSTREAM: [Stage; 5] = [
+    pub const DOWNSTREAM: [Stage; 6] = [
         Stage::Kpis,
         Stage::Report,
         Stage::Reliability,
+        Stage::Warranty,
         Stage::Models,
         Stage::Summary,
     ];
@@ -43,6 +46,7 @@ impl Stage {
             Stage::Kpis => "kpis",
             Stage::Report => "report",
             Stage::Reliability => "reliability",
+            Stage::Warranty => "warranty",
             Stage::Models => "models",
             Stage::Summary => "summary",
         }

@@ -98,6 +98,9 @@ pub enum ReportError {
         #[source]
         source: SqlError,
     },
+    /// The emerging-issue alarms of the executive page could not be computed.
+    #[error("emerging-issue alarms")]
+    Alarms(#[source] crate::warranty::WarrantyError),
     /// A chart of the executive summary could not be drawn.
     #[error("chart of `{name}`")]
     Figure {

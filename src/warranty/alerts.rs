@@ -275,6 +275,17 @@ struct Cell {
     excess_bands: Vec<i64>,
 }
 
+/// The alarms standing at the end of the month of `as_of`, from the warehouse as it was that day.
+pub async fn monitor(
+    ctx: &SessionContext,
+    queries: &[QueryFile],
+    as_of: i32,
+    rule: &AlertRule,
+) -> Result<Vec<Alarm>, WarrantyError> {
+    let counts = Counts::read(ctx, queries, as_of).await?;
+    Ok(alarms(&counts, rule, Period::containing(as_of)))
+}
+
 /// The alarms standing at the end of month `month`.
 pub fn alarms(counts: &Counts, rule: &AlertRule, month: Period) -> Vec<Alarm> {
     let now = month.index();

@@ -4,7 +4,7 @@
 
 pub mod alerts;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::sql::{QueryFile, SqlError, library};
 
@@ -39,6 +39,42 @@ pub enum WarrantyError {
     /// The alarm rule is out of range.
     #[error("alarm rule: {0}")]
     Rule(String),
+    /// The warehouse has no repair orders to judge.
+    #[error("the warehouse has no repair orders")]
+    NoData,
+    /// The alarms could not be written.
+    #[error("could not write `{}`", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The alarms could not be encoded as Parquet.
+    #[error("could not encode the alarms")]
+    Encode(#[source] crate::sql::output::OutputError),
+}
+
+/// Where the warranty stage publishes its alarms under an output root.
+pub fn alarms_path(out: &Path) -> PathBuf {
+    out.join("warranty").join("alarms.parquet")
+}
+
+/// Writes the alarms to `OUT/warranty/alarms.parquet` atomically and returns the path.
+pub fn write_alarms(out: &Path, alarms: &[alerts::Alarm]) -> Result<PathBuf, WarrantyError> {
+    let path = alarms_path(out);
+    let dir = path.parent().unwrap_or(out);
+    let failed = |source| WarrantyError::Write {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let tmp = dir.join(format!(".alarms.parquet.tmp-{}", std::process::id()));
+    crate::sql::output::write_parquet(&tmp, &[alerts::alarms_table(alarms).batch()])
+        .map_err(WarrantyError::Encode)?;
+    std::fs::rename(&tmp, &path).map_err(failed)?;
+    Ok(path)
 }
 
 /// The warranty queries: `QUERIES/warranty/` when that folder exists, else the compiled-in copies.

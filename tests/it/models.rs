@@ -592,7 +592,7 @@ fn the_embedded_feature_queries_are_the_folder() {
 }
 
 #[test]
-fn the_executive_summary_names_the_planted_emerging_issue() {
+fn the_executive_summary_shows_headline_kpis_alarms_and_scorecard() {
     use aftersight::charts::Lang;
     use aftersight::executive::{SummaryConfig, write};
     let out = tempfile::tempdir().unwrap();
@@ -606,14 +606,13 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
         settings: Default::default(),
     };
     let summary = block_on(write(&config(Lang::En))).unwrap();
-    let top = &summary.risks[0];
-    assert_eq!(
-        (top.cohort.as_str(), top.component.as_str()),
-        ("Haval H6 2022", "transmission"),
+    // Only alarms that passed the rule are listed; at scale 0.1 the planted
+    // issue is too small to pass it by August (the scale 0.2 test below finds it).
+    assert!(
+        summary.risks.iter().all(|r| r.alarm.adjusted_p <= 0.05),
         "{:?}",
         summary.risks
     );
-    assert!(top.ratio > 3.0, "{top:?}");
     assert_eq!(summary.headline.len(), 9);
     assert!(
         summary
@@ -627,9 +626,13 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
             .file
             .ends_with("executive/period=2025-08/summary.html")
     );
+    assert_eq!(
+        summary.risks.is_empty(),
+        html.contains("No emerging issue passes the threshold this month.")
+    );
     for needle in [
         "August 2025",
-        "Haval H6 2022",
+        "Flagged when a cohort",
         "No churn predictions yet",
         "Station scorecard",
         "data:image/png;base64,",
@@ -640,7 +643,10 @@ fn the_executive_summary_names_the_planted_emerging_issue() {
     let zh = block_on(write(&config(Lang::Zh))).unwrap();
     let html = std::fs::read_to_string(&zh.file).unwrap();
     assert!(
-        html.contains("2025年8月") && html.contains("核心指标") && html.contains("服务站评分卡")
+        html.contains("2025年8月")
+            && html.contains("核心指标")
+            && html.contains("服务站评分卡")
+            && html.contains("判定规则")
     );
     // A period after the data ends has nothing to summarise, and says so.
     let mut late = config(Lang::En);
@@ -716,4 +722,31 @@ fn emerging_issue_alarms_find_the_planted_issue_and_stay_quiet_without_it() {
         alarms.iter().all(|a| a.contains(",transmission,")),
         "only the planted cell alarms: {alarms:?}"
     );
+    // The executive page shows the same alarm for that month, and none without the issue.
+    let summary = |warehouse: &Path, period: &str| {
+        use aftersight::executive::{SummaryConfig, write};
+        block_on(write(&SummaryConfig {
+            warehouse: warehouse.to_path_buf(),
+            out: tmp.path().join("summary"),
+            queries: None,
+            period: Some(period.parse().unwrap()),
+            lang: aftersight::charts::Lang::En,
+            settings: Default::default(),
+        }))
+        .unwrap()
+    };
+    let page = summary(&loud, "2025-09");
+    assert!(
+        page.risks
+            .iter()
+            .any(|r| r.cohort == "Haval H6 2022" && r.component == "transmission"),
+        "{:?}",
+        page.risks
+    );
+    let html = std::fs::read_to_string(&page.file).unwrap();
+    assert!(html.contains("Haval H6 2022") && html.contains("Alarm since"));
+    let page = summary(&quiet, "2025-10");
+    assert!(page.risks.is_empty(), "{:?}", page.risks);
+    let html = std::fs::read_to_string(&page.file).unwrap();
+    assert!(html.contains("No emerging issue passes the threshold this month."));
 }

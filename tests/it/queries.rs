@@ -581,7 +581,12 @@ fn the_executive_and_warranty_queries_are_the_queries_folders() {
 }
 
 /// Runs a query of `queries/executive/` with the given prediction tables registered.
-fn run_executive(wh: &Path, name: &str, segments: bool) -> Vec<Vec<String>> {
+fn run_executive(
+    wh: &Path,
+    name: &str,
+    segments: bool,
+    params: &[(&str, &str)],
+) -> Vec<Vec<String>> {
     use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
     use datafusion::arrow::record_batch::RecordBatch;
     use std::sync::Arc;
@@ -598,6 +603,14 @@ fn run_executive(wh: &Path, name: &str, segments: bool) -> Vec<Vec<String>> {
         (
             "probability",
             Arc::new(Float64Array::from(vec![0.2, 0.9, 0.5])) as _,
+        ),
+        (
+            "drivers",
+            Arc::new(StringArray::from(vec![
+                "comebacks",
+                "",
+                "csi_shortfall;price_index",
+            ])) as _,
         ),
     ])
     .unwrap();
@@ -625,7 +638,15 @@ fn run_executive(wh: &Path, name: &str, segments: bool) -> Vec<Vec<String>> {
         ctx.register_batch("churn_predictions", churn).unwrap();
         ctx.register_batch("segments_predictions", segments)
             .unwrap();
-        rows(&sql::query(&ctx, &q.sql, HashMap::new()).await.unwrap())
+        let given: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        rows(
+            &sql::query(&ctx, &q.sql, q.bind(&given).unwrap())
+                .await
+                .unwrap(),
+        )
     })
 }
 
@@ -636,7 +657,7 @@ fn executive_queries_match_the_hand_worked_answers() {
     // Churn probabilities: C1 0.2 (segment 0 loyal), C2 0.9 (segment 1 lapsing), C3 0.5 (no segment).
     assert_rows(
         "churn_by_segment",
-        &run_executive(&wh, "churn_by_segment", true),
+        &run_executive(&wh, "churn_by_segment", true, &[]),
         &[
             &["1: lapsing", "1", "0.9", "0.9"],
             &["–", "1", "0.5", "0.5"],
@@ -644,23 +665,123 @@ fn executive_queries_match_the_hand_worked_answers() {
         ],
     );
     // Without segment predictions everyone is "–": 3 customers, 1.6 expected, mean 0.5333.
-    let unsegmented = run_executive(&wh, "churn_by_segment", false);
+    let unsegmented = run_executive(&wh, "churn_by_segment", false, &[]);
     assert_eq!(unsegmented.len(), 1, "{unsegmented:?}");
     assert_eq!(&unsegmented[0][..3], ["–", "3", "1.6"]);
-    // Last visits: C2 RO4 09-05 08:00; C3 RO6 10-30 08:00 (after RO7 10-01, RO5 09-20);
-    // C1 RO10 10-28 09:00 (after RO9 10-20, RO8 10-15).
+    // As of 2026-10-31 every order is in the 12 months. Spend (labour + parts): C1 RO1 500 + RO2 940
+    // + RO3 220 + RO8 5100 + RO9 725 + RO10 570 = 8055; C2 RO4 475; C3 RO5 1350 + RO6 400 + RO7 350 = 2100.
+    // At stake: C1 0.2 × 8055 = 1611, C3 0.5 × 2100 = 1050, C2 0.9 × 475 = 427.5.
     assert_rows(
         "churn_top_customers",
-        &run_executive(&wh, "churn_top_customers", true),
+        &run_executive(&wh, "churn_top_customers", true, &[("as_of", "2026-10-31")]),
         &[
-            &["李娜", "上海", "1: lapsing", "0.9", "2026-09-05T08:00:00"],
-            &["张强", "上海", "–", "0.5", "2026-10-30T08:00:00"],
-            &["王伟", "上海", "0: loyal", "0.2", "2026-10-28T09:00:00"],
+            &[
+                "王伟",
+                "上海",
+                "0: loyal",
+                "0.2",
+                "2026-10-28T09:00:00",
+                "8055.0",
+                "1611.0",
+                "comebacks",
+            ],
+            &[
+                "张强",
+                "上海",
+                "–",
+                "0.5",
+                "2026-10-30T08:00:00",
+                "2100.0",
+                "1050.0",
+                "csi_shortfall;price_index",
+            ],
+            &[
+                "李娜",
+                "上海",
+                "1: lapsing",
+                "0.9",
+                "2026-09-05T08:00:00",
+                "475.0",
+                "427.5",
+                "",
+            ],
         ],
     );
+    // As of 2026-09-30 only September counts: C1 RO1-RO3 1660 (332), C2 475 (427.5), C3 RO5 1350 (675);
+    // `top` 2 keeps C3 and C2.
+    assert_rows(
+        "churn_top_customers september",
+        &run_executive(
+            &wh,
+            "churn_top_customers",
+            true,
+            &[("as_of", "2026-09-30"), ("top", "2")],
+        ),
+        &[
+            &[
+                "张强",
+                "上海",
+                "–",
+                "0.5",
+                "2026-09-20T08:00:00",
+                "1350.0",
+                "675.0",
+                "csi_shortfall;price_index",
+            ],
+            &[
+                "李娜",
+                "上海",
+                "1: lapsing",
+                "0.9",
+                "2026-09-05T08:00:00",
+                "475.0",
+                "427.5",
+                "",
+            ],
+        ],
+    );
+    // As of 2027-10-15 the active window starts 2026-10-16: C1 (RO9 725 + RO10 570 = 1295 → 259; RO8
+    // opened 10-15) and C3 (RO6, 400 → 200) are still active; C2, last seen 2026-09-05, is lost (between 2025-10-16 and 2026-10-16).
+    assert_rows(
+        "churn_top_customers a year on",
+        &run_executive(&wh, "churn_top_customers", true, &[("as_of", "2027-10-15")]),
+        &[
+            &[
+                "王伟",
+                "上海",
+                "0: loyal",
+                "0.2",
+                "2026-10-28T09:00:00",
+                "1295.0",
+                "259.0",
+                "comebacks",
+            ],
+            &[
+                "张强",
+                "上海",
+                "–",
+                "0.5",
+                "2026-10-30T08:00:00",
+                "400.0",
+                "200.0",
+                "csi_shortfall;price_index",
+            ],
+        ],
+    );
+    for (as_of, lost) in [
+        ("2026-10-31", "0"),
+        ("2027-10-15", "1"),
+        ("2027-11-30", "3"),
+    ] {
+        assert_rows(
+            &format!("churn_lost_customers {as_of}"),
+            &run_executive(&wh, "churn_lost_customers", false, &[("as_of", as_of)]),
+            &[&[lost]],
+        );
+    }
     assert_rows(
         "station_names",
-        &run_executive(&wh, "station_names", false),
+        &run_executive(&wh, "station_names", false, &[]),
         &[
             &["ST000001", "上海浦东比亚迪4S店"],
             &["ST000002", "速驰快修(浦东店)"],

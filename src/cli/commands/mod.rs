@@ -62,7 +62,13 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             models::predict(args, &settings).await
         }
         Command::Chart(args) => chart::run(args, &with_out(&None)?).await,
-        Command::Warranty(args) => warranty::run(args, &with_out(&None)?).await,
+        Command::Warranty(args) => {
+            let out = match &args.action {
+                super::args::WarrantyAction::Alerts(alerts) => &alerts.out,
+            };
+            let settings = with_out(out)?;
+            warranty::run(args, &settings).await
+        }
         Command::Summary(args) => {
             let settings = with_out(&args.out)?;
             summary::run(args, &settings).await

@@ -34,10 +34,13 @@ pub async fn run(cmd: SummaryArgs, settings: &Settings) -> anyhow::Result<()> {
                 );
                 println!("  {:<28} {value}", h.label);
             }
-            if let Some(r) = manifest.risks.first() {
+            if manifest.risks.is_empty() {
+                println!("  no emerging issue passes the threshold this month");
+            }
+            for r in &manifest.risks {
                 println!(
-                    "  top quality risk: {} {} ({:.1}× its peers)",
-                    r.cohort, r.component, r.ratio
+                    "  emerging issue: {} {} ({:.1}× its peers, alarm since {})",
+                    r.cohort, r.component, r.alarm.ratio, r.alarm.first_month
                 );
             }
             println!("in {}", manifest.file.display());

@@ -35,9 +35,10 @@ async fn alarms(args: AlertsArgs, settings: &Settings) -> anyhow::Result<()> {
         None => aftersight::models::jobs::data_valid_through(&ctx).await?,
     };
     let queries = warranty::queries(settings.queries.as_deref())?;
-    let counts = alerts::Counts::read(&ctx, &queries, as_of).await?;
+    let raised = alerts::monitor(&ctx, &queries, as_of, &rule).await?;
     let month = Period::containing(as_of);
-    let raised = alerts::alarms(&counts, &rule, month);
+    let written = warranty::write_alarms(&settings.out, &raised)?;
+    eprintln!("alarms written to {}", written.display());
     let format = ResultFormat::from(args.format);
     if format == ResultFormat::Table {
         println!("{month}: {}", rule.describe());
