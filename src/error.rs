@@ -5,13 +5,15 @@
 use crate::config::ConfigError;
 use crate::ingest::IngestError;
 use crate::report::ReportError;
+use crate::usertable::UserTableError;
 
 /// The kind of a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
     /// A bad flag or combination of flags: the command cannot do what it was asked.
     Usage,
-    /// The input was refused as a whole (too many bad rows); nothing was published.
+    /// The input was refused: too many bad rows at ingest, or a user's table
+    /// that breaks a rule of the command; nothing was published.
     InputRejected,
     /// The requested period has no data; nothing was written.
     NoData,
@@ -41,6 +43,14 @@ impl Category {
                 IngestError::Reconcile(_) => Some(Category::Internal),
                 _ => None,
             };
+        }
+        if let Some(e) = err.downcast_ref::<UserTableError>() {
+            return Some(match e {
+                UserTableError::Read { .. } | UserTableError::Unreadable { .. } => Category::Io,
+                UserTableError::Rejected { .. } | UserTableError::Method { .. } => {
+                    Category::InputRejected
+                }
+            });
         }
         if let Some(e) = err.downcast_ref::<ReportError>() {
             return match e {

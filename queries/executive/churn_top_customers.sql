@@ -1,7 +1,7 @@
 -- name: churn_top_customers
 -- title: The active customers with the most revenue at stake
 -- title_zh: 流失风险收入最高的活跃客户
--- description: Customers still active (a visit in the 12 months to `as_of`, the churn label's window), ranked by the revenue at stake: the churn probability times their spend in those 12 months (ties by customer id). With name, city, segment ("–" without one), last visit, the spend and the model's drivers (feature names, `;`-separated, strongest first).
+-- description: Customers still active (a visit in the 12 months to `as_of`, the churn label's window), ranked by the revenue at stake: the churn probability times their spend in those 12 months (ties by customer id). With name, city, segment ("–" without one), last visit, the spend and the model's drivers (`feature:high` or `feature:low` against the median, `;`-separated, strongest first).
 -- param: as_of date 2026-10-31
 -- param: top int 10
 -- unit: probability; CNY

@@ -468,17 +468,31 @@ pub enum ReliabilityAction {
 
 /// `aftersight reliability fit`.
 #[derive(Args, Debug)]
+#[command(
+    after_long_help = "The table has one row per unit: its life in --time (a finite number above 0) and
+in --event 1 or true for a failure, 0 or false for a suspension (any case; nothing else). A fit
+needs failures at 2 or more distinct times. Every rejected value is named by file, line (the
+header is line 1; a Parquet file's rows count the same way) and column.
+
+Exit codes: 0 every requested fit was made (with --group, at least one group was fitted; the
+others are reported on standard error and in the `note` column), 1 the file cannot be read,
+3 the table was rejected.
+
+Examples:
+  aftersight reliability fit --input bench_test.csv --time hours --event failed
+  aftersight reliability fit --input lives.parquet --time km --event failed --group supplier --plot weibull.png"
+)]
 pub struct FitArgs {
-    /// The table (CSV with a header, or .parquet).
+    /// The table (CSV with a header, or .parquet), one row per unit.
     #[arg(long)]
     pub input: PathBuf,
-    /// Column with the time (any positive unit).
+    /// Column with the life: a finite number above 0, in any unit.
     #[arg(long)]
     pub time: String,
-    /// Column flagging a failure (true/1) or a suspension (false/0).
+    /// Column with the event: exactly 1 or true (failure), 0 or false (suspension), in any case.
     #[arg(long)]
     pub event: String,
-    /// Column to fit separately by.
+    /// Text column to fit separately by; groups that cannot be fitted are reported and the rest fitted.
     #[arg(long)]
     pub group: Option<String>,
     /// Output format.
@@ -491,19 +505,34 @@ pub struct FitArgs {
 
 /// `aftersight reliability mcf`.
 #[derive(Args, Debug)]
+#[command(
+    after_long_help = "The table has a row per repair (--event 1 or true) and one row per unit at its end of
+observation (--event 0 or false), with the unit's age in --time (a finite number of at least 0).
+A repair after its unit's end, a second end row, and a unit without one (unless
+--end-at-last-event) are rejected, naming the file, line (the header is line 1) and column.
+
+Exit codes: 0 the MCF was computed, 1 the file cannot be read, 3 the table was rejected.
+
+Examples:
+  aftersight reliability mcf --input repairs.csv --unit vin --time months --event repair
+  aftersight reliability mcf --input repairs.csv --unit vin --time km --event repair --end-at-last-event --plot mcf.svg"
+)]
 pub struct McfArgs {
-    /// The table: a row per event, plus a row per unit with its end of observation (event false/0).
+    /// The table (CSV with a header, or .parquet): a row per repair, plus one row per unit with its end of observation.
     #[arg(long)]
     pub input: PathBuf,
-    /// Column identifying the unit.
+    /// Text column identifying the unit.
     #[arg(long)]
     pub unit: String,
-    /// Column with the time.
+    /// Column with the age at the repair or at the end: a finite number of at least 0; no repair after its unit's end.
     #[arg(long)]
     pub time: String,
-    /// Column flagging an event (true/1) or the end of observation (false/0).
+    /// Column with the event: exactly 1 or true (a repair), 0 or false (the end of observation), in any case.
     #[arg(long)]
     pub event: String,
+    /// A unit without an end row ends at its last repair (without this flag, such a unit is an error).
+    #[arg(long)]
+    pub end_at_last_event: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ResultFormatArg::Table)]
     pub format: ResultFormatArg,
@@ -748,7 +777,9 @@ pub struct ChartArgs {
     /// Ad-hoc read-only SQL over the warehouse.
     #[arg(long, conflicts_with = "input")]
     pub sql: Option<String>,
-    /// A CSV or Parquet file instead of the warehouse.
+    /// A CSV or Parquet file instead of the warehouse. The columns the chart reads are checked:
+    /// values are finite numbers, times at least 0 (above 0 for weibull), flags exactly 1/0 or
+    /// true/false; a rejection names the file, line and column and exits with code 3.
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Keep only the query's rows that match this SQL condition.

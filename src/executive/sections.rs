@@ -625,42 +625,96 @@ fn p_value_text(p: f64) -> String {
     }
 }
 
-/// The churn features a driver can be, in words a service advisor uses.
-const CHURN_DRIVER_WORDS: &[(&str, &str, &str)] = &[
+/// The churn features a driver can be, in words a service advisor uses:
+/// `(feature, value above the median, value below it)`, each in English and Chinese.
+const CHURN_DRIVER_WORDS: &[(&str, [&str; 2], [&str; 2])] = &[
     (
         "recency_days",
-        "long since the last visit",
-        "距上次到店时间长",
+        ["long since the last visit", "距上次到店时间长"],
+        ["a recent visit", "近期到过店"],
     ),
-    ("visits", "few visits", "到店次数少"),
-    ("visits_capped", "few visits", "到店次数少"),
-    ("log_spend", "low spend", "消费少"),
-    ("comebacks", "a comeback repair", "有返修"),
-    ("long_turnaround_share", "long waits", "等待时间长"),
-    ("mean_turnaround_hours", "slow turnaround", "维修周期长"),
-    ("csi_shortfall", "a low CSI score", "满意度评分低"),
-    ("answered_survey", "survey answers", "问卷反馈"),
+    (
+        "visits",
+        ["many visits", "到店次数多"],
+        ["few visits", "到店次数少"],
+    ),
+    (
+        "visits_capped",
+        ["many visits", "到店次数多"],
+        ["few visits", "到店次数少"],
+    ),
+    (
+        "log_spend",
+        ["high spend", "消费高"],
+        ["low spend", "消费少"],
+    ),
+    (
+        "comebacks",
+        ["a comeback repair", "有返修"],
+        ["no comeback", "无返修"],
+    ),
+    (
+        "long_turnaround_share",
+        ["long waits", "等待时间长"],
+        ["short waits", "等待时间短"],
+    ),
+    (
+        "mean_turnaround_hours",
+        ["slow turnaround", "维修周期长"],
+        ["quick turnaround", "维修周期短"],
+    ),
+    (
+        "csi_shortfall",
+        ["a low CSI score", "满意度评分低"],
+        ["a good CSI score", "满意度评分高"],
+    ),
+    (
+        "answered_survey",
+        ["answered a survey", "填写过问卷"],
+        ["no survey answer", "未填写问卷"],
+    ),
     (
         "price_index",
-        "a price above the station average",
-        "价格高于平均",
+        ["a price above the station average", "价格高于平均"],
+        ["a price below the station average", "价格低于平均"],
     ),
-    ("online_channel", "books online", "线上预约"),
-    ("o2o_channel", "books through O2O", "O2O渠道"),
-    ("vehicles_owned", "vehicles owned", "名下车辆数"),
-    ("vehicle_age_years", "an older vehicle", "车龄较长"),
+    (
+        "online_channel",
+        ["books online", "线上预约"],
+        ["does not book online", "不使用线上预约"],
+    ),
+    (
+        "o2o_channel",
+        ["books through O2O", "使用O2O渠道"],
+        ["does not use O2O", "不使用O2O渠道"],
+    ),
+    (
+        "vehicles_owned",
+        ["several vehicles", "名下多辆车"],
+        ["one vehicle or none", "名下车辆少"],
+    ),
+    (
+        "vehicle_age_years",
+        ["an older vehicle", "车龄较长"],
+        ["a newer vehicle", "车龄较短"],
+    ),
 ];
 
-/// `drivers` of the churn predictions (`;`-separated feature names) in the page's language.
+/// `drivers` of the churn predictions (`;`-separated `feature:high|low`) in the page's language.
 fn driver_words(drivers: &str, lang: Lang) -> String {
+    let k = usize::from(lang == Lang::Zh);
     let words: Vec<&str> = drivers
         .split(';')
         .filter(|d| !d.is_empty())
         .map(|d| {
+            let (name, side) = d.split_once(':').unwrap_or((d, "high"));
             CHURN_DRIVER_WORDS
                 .iter()
-                .find(|(name, _, _)| *name == d)
-                .map_or(d, |(_, en, zh)| if lang == Lang::Zh { zh } else { en })
+                .find(|(feature, _, _)| *feature == name)
+                .map_or(
+                    d,
+                    |(_, high, low)| if side == "low" { low[k] } else { high[k] },
+                )
         })
         .collect();
     if words.is_empty() {
@@ -758,6 +812,35 @@ td:first-child,th:first-child{{text-align:left}} .good{{color:#009e73}} .bad{{co
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn churn_drivers_read_as_words_with_their_direction() {
+        let drivers = "comebacks:high;log_spend:low;new_feature:high";
+        assert_eq!(
+            driver_words(drivers, Lang::En),
+            "a comeback repair; low spend; new_feature:high"
+        );
+        assert_eq!(driver_words("csi_shortfall:high", Lang::Zh), "满意度评分低");
+        assert_eq!(driver_words("", Lang::En), "–");
+    }
+
+    #[test]
+    fn every_churn_feature_has_driver_words() {
+        let query = include_str!("../../queries/features/churn.sql");
+        let select = &query[query.rfind("SELECT").unwrap()..query.rfind("FROM visits").unwrap()];
+        for line in select.lines() {
+            let Some((_, alias)) = line.trim().trim_end_matches(',').rsplit_once(" AS ") else {
+                continue;
+            };
+            if alias == "label" || alias == "customer_id" {
+                continue;
+            }
+            assert!(
+                CHURN_DRIVER_WORDS.iter().any(|(f, _, _)| *f == alias),
+                "no words for churn feature `{alias}`"
+            );
+        }
+    }
 
     #[test]
     fn months_read_naturally_in_both_languages() {

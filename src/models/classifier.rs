@@ -118,7 +118,8 @@ impl Trained {
     }
 
     /// Per row, the features that raise its probability most, strongest
-    /// first (at most `top`, each by at least `min_lift`): a feature's lift is
+    /// first (at most `top`, each by at least `min_lift`), as `name:high` or
+    /// `name:low` (the row's value against the median): a feature's lift is
     /// the row's probability minus what it would be with that feature at the
     /// scored rows' median. Model-agnostic, so it reads the same for a tree
     /// and a logistic regression.
@@ -131,10 +132,12 @@ impl Trained {
     ) -> Vec<Vec<String>> {
         let base = self.predict(x);
         let mut lifts: Vec<Vec<(f64, usize)>> = vec![Vec::new(); x.nrows()];
+        let mut medians = Vec::with_capacity(x.ncols());
         for (j, column) in x.axis_iter(Axis(1)).enumerate() {
             let mut values = column.to_vec();
             values.sort_by(f64::total_cmp);
             let median = values.get(values.len() / 2).copied().unwrap_or(0.0);
+            medians.push(median);
             let mut typical = x.clone();
             typical.column_mut(j).fill(median);
             for (i, p) in self.predict(&typical).into_iter().enumerate() {
@@ -146,11 +149,19 @@ impl Trained {
         }
         lifts
             .into_iter()
-            .map(|mut row| {
+            .enumerate()
+            .map(|(i, mut row)| {
                 row.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
                 row.iter()
                     .take(top)
-                    .map(|&(_, j)| names[j].clone())
+                    .map(|&(_, j)| {
+                        let side = if x[[i, j]] > medians[j] {
+                            "high"
+                        } else {
+                            "low"
+                        };
+                        format!("{}:{side}", names[j])
+                    })
                     .collect()
             })
             .collect()
@@ -581,9 +592,9 @@ mod tests {
         let x = ndarray::array![[2.0, 2.0], [0.0, 0.0], [0.0, -2.0]];
         let names = vec!["a".to_owned(), "b".to_owned()];
         let drivers = model.drivers(&x, &names, 3, 0.01);
-        assert_eq!(drivers[0], vec!["a".to_owned()]);
+        assert_eq!(drivers[0], vec!["a:high".to_owned()]);
         assert!(drivers[1].is_empty(), "{:?}", drivers[1]);
-        assert_eq!(drivers[2], vec!["b".to_owned()]);
+        assert_eq!(drivers[2], vec!["b:low".to_owned()]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::reliability::{
     group_lives, kaplan_meier, mean_cumulative_function,
 };
 use super::{ModelError, ResultTable};
+use crate::usertable::{Times, UserTable, UserTableError};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
 use std::collections::HashMap;
@@ -188,47 +189,151 @@ pub async fn read_table(path: &Path) -> Result<Vec<RecordBatch>, ModelError> {
         .map_err(|e| ModelError::Input(format!("{name}: {e}")))
 }
 
-/// Fits a Weibull law to each group of a table of lives. `event` is a flag
-/// column (true or 1 = failure, false or 0 = suspension). Rows with a
-/// missing time or flag are an error naming the row.
-pub fn fit_table(
-    batches: &[RecordBatch],
+/// The fit of one group of a user's table, or why it could not be fitted.
+pub type GroupResult = (String, Result<WeibullFit, String>);
+
+/// Fits a Weibull law to each group of a user's table of lives: `time` is
+/// above zero, `event` is 1/true (failure) or 0/false (suspension). A group
+/// needs failures at two or more distinct times; one that lacks them keeps its
+/// reason in the result, and a table where no group can be fitted is rejected.
+pub fn fit_user_table(
+    table: &UserTable,
     time: &str,
     event: &str,
     group: Option<&str>,
-) -> Result<Vec<(String, Result<WeibullFit, String>)>, ModelError> {
-    let times = float_column(batches, time).map_err(ModelError::Input)?;
-    let events = flag_column(batches, event).map_err(ModelError::Input)?;
+) -> Result<Vec<GroupResult>, UserTableError> {
+    let times = table.times(time, Times::Positive)?;
+    let events = table.flags(event)?;
     let groups = match group {
-        Some(g) => text_column(batches, g).map_err(ModelError::Input)?,
+        Some(g) => table.texts(g)?,
         None => vec!["all".to_string(); times.len()],
     };
-    let mut rows = Vec::with_capacity(times.len());
-    for (i, (t, e)) in times.iter().zip(&events).enumerate() {
-        let (Some(t), Some(e)) = (t, e) else {
-            return Err(ModelError::Input(format!(
-                "data row {}: `{time}` and `{event}` must both be present",
-                i + 1
-            )));
-        };
-        rows.push((
-            groups[i].clone(),
-            Life {
-                time: *t,
-                failed: *e,
-            },
-        ));
-    }
-    Ok(group_lives(rows)
+    let rows = groups.into_iter().zip(
+        times
+            .iter()
+            .zip(&events)
+            .map(|(&time, &failed)| Life { time, failed }),
+    );
+    let fits: Vec<GroupResult> = group_lives(rows)
         .into_iter()
-        .map(|(g, lives)| (g, fit_weibull(&lives).map_err(|e| e.to_string())))
-        .collect())
+        .map(|(g, lives)| {
+            let mut failure_times: Vec<f64> =
+                lives.iter().filter(|l| l.failed).map(|l| l.time).collect();
+            let failures = failure_times.len();
+            failure_times.sort_by(f64::total_cmp);
+            failure_times.dedup();
+            let fit = if failure_times.len() < 2 {
+                Err(format!(
+                    "a Weibull fit needs failures at 2 or more distinct times; {} has {failures} failure(s) at {} distinct time(s)",
+                    if group.is_some() { format!("group `{g}`") } else { "the table".into() },
+                    failure_times.len()
+                ))
+            } else {
+                fit_weibull(&lives).map_err(|e| e.to_string())
+            };
+            (g, fit)
+        })
+        .collect();
+    if fits.iter().all(|(_, f)| f.is_err()) {
+        let reasons: Vec<String> = fits
+            .iter()
+            .filter_map(|(_, f)| f.as_ref().err().cloned())
+            .collect();
+        return Err(table.reject_table(if reasons.is_empty() {
+            "the table has no rows".to_owned()
+        } else {
+            reasons.join("; ")
+        }));
+    }
+    Ok(fits)
 }
 
-/// Builds unit histories from a table with one row per event plus one row
-/// per unit with its end of observation (`event` false). A unit's end is its
-/// latest row; a unit without an end row ends at its last event.
-pub fn units_from(
+/// What to do with a unit that has no end-of-observation row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingEnd {
+    /// Reject the table, naming the unit.
+    Reject,
+    /// End the unit's observation at its last event.
+    EndAtLastEvent,
+}
+
+/// Unit histories from a user's table: one row per repair (`event` 1/true)
+/// and one row per unit with its end of observation (`event` 0/false), times
+/// at least zero. A repair after its unit's end, a unit with two end rows,
+/// and (unless `missing_end` says otherwise) a unit without one are rejected.
+pub fn user_units(
+    table: &UserTable,
+    unit: &str,
+    time: &str,
+    event: &str,
+    missing_end: MissingEnd,
+) -> Result<Vec<UnitHistory>, UserTableError> {
+    let units = table.texts(unit)?;
+    let times = table.times(time, Times::NonNegative)?;
+    let events = table.flags(event)?;
+    // Per unit: its events with their rows, and its end row.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut seen: Vec<(&str, Vec<(f64, usize)>, Option<usize>)> = Vec::new();
+    for (row, u) in units.iter().enumerate() {
+        let at = *index.entry(u.as_str()).or_insert_with(|| {
+            seen.push((u.as_str(), Vec::new(), None));
+            seen.len() - 1
+        });
+        if events[row] {
+            seen[at].1.push((times[row], row));
+        } else if let Some(first) = seen[at].2 {
+            return Err(table.reject(
+                Some(row),
+                Some(unit),
+                format!(
+                    "unit `{u}` has a second end-of-observation row (the first is line {})",
+                    table.line(first)
+                ),
+            ));
+        } else {
+            seen[at].2 = Some(row);
+        }
+    }
+    let mut out = Vec::with_capacity(seen.len());
+    for (u, unit_events, end_row) in seen {
+        let end = match (end_row, missing_end) {
+            (Some(row), _) => times[row],
+            (None, MissingEnd::EndAtLastEvent) => {
+                unit_events.iter().map(|e| e.0).fold(0.0, f64::max)
+            }
+            (None, MissingEnd::Reject) => {
+                let row = unit_events.first().map(|e| e.1);
+                return Err(table.reject(
+                    row,
+                    Some(unit),
+                    format!(
+                        "unit `{u}` has no end-of-observation row (`{event}` 0); add one, or pass --end-at-last-event"
+                    ),
+                ));
+            }
+        };
+        if let Some(&(t, row)) = unit_events.iter().find(|e| e.0 > end) {
+            return Err(table.reject(
+                Some(row),
+                Some(time),
+                format!(
+                    "unit `{u}` has a repair at {t}, after its end of observation at {end} (line {})",
+                    end_row.map_or(0, |r| table.line(r))
+                ),
+            ));
+        }
+        out.push(UnitHistory {
+            events: unit_events.into_iter().map(|e| e.0).collect(),
+            end,
+        });
+    }
+    Ok(out)
+}
+
+/// Builds unit histories from query results with one row per event plus one
+/// row per unit with its end of observation (`event` false). A unit's end is
+/// its latest row. A user's table goes through [`user_units`] instead.
+fn units_from(
     batches: &[RecordBatch],
     unit: &str,
     time: &str,

@@ -9,3 +9,4 @@ mod models;
 mod queries;
 mod report;
 mod support;
+mod usertables;

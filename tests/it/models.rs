@@ -211,7 +211,7 @@ fn reliability_fit_and_mcf_read_any_table() {
         ],
         &[],
     );
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(3), "input rejected");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no column `nope`"));
 }
 

@@ -607,9 +607,9 @@ fn run_executive(
         (
             "drivers",
             Arc::new(StringArray::from(vec![
-                "comebacks",
+                "comebacks:high",
                 "",
-                "csi_shortfall;price_index",
+                "csi_shortfall:high;price_index:high",
             ])) as _,
         ),
     ])
@@ -683,7 +683,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "2026-10-28T09:00:00",
                 "8055.0",
                 "1611.0",
-                "comebacks",
+                "comebacks:high",
             ],
             &[
                 "张强",
@@ -693,7 +693,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "2026-10-30T08:00:00",
                 "2100.0",
                 "1050.0",
-                "csi_shortfall;price_index",
+                "csi_shortfall:high;price_index:high",
             ],
             &[
                 "李娜",
@@ -726,7 +726,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "2026-09-20T08:00:00",
                 "1350.0",
                 "675.0",
-                "csi_shortfall;price_index",
+                "csi_shortfall:high;price_index:high",
             ],
             &[
                 "李娜",
@@ -754,7 +754,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "2026-10-28T09:00:00",
                 "1295.0",
                 "259.0",
-                "comebacks",
+                "comebacks:high",
             ],
             &[
                 "张强",
@@ -764,7 +764,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "2026-10-30T08:00:00",
                 "400.0",
                 "200.0",
-                "csi_shortfall;price_index",
+                "csi_shortfall:high;price_index:high",
             ],
         ],
     );

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use aftersight::charts::{self, ChartOptions, Columns, Frame, ImageFormat, Lang};
-use aftersight::models::{features, life};
+use aftersight::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
+use aftersight::models::features;
 use aftersight::settings::Settings;
 use aftersight::sql::library::{self, QueryFile};
 use aftersight::sql::{self as sqlmod};
+use aftersight::usertable::{Check, Times, UserTable};
 
 use crate::cli::args::ChartArgs;
 use crate::cli::usage;
@@ -24,6 +25,25 @@ fn find_query(queries: Option<&Path>, name: &str) -> anyhow::Result<QueryFile> {
     Ok(library::find_in(queries, name)?)
 }
 
+/// What the named columns of a user's file must hold for this kind of chart.
+fn input_checks(cmd: &ChartArgs) -> Vec<(&str, Check)> {
+    let (x_check, y_check) = match cmd.kind {
+        ChartKind::Weibull => (Check::Time(Times::Positive), Check::Flag),
+        ChartKind::KaplanMeier | ChartKind::Mcf => (Check::Time(Times::NonNegative), Check::Flag),
+        ChartKind::Roc | ChartKind::PrecisionRecall | ChartKind::Calibration | ChartKind::Lift => {
+            (Check::Flag, Check::Number)
+        }
+        ChartKind::Histogram => (Check::Number, Check::Number),
+        _ => (Check::Any, Check::Number),
+    };
+    let mut checks: Vec<(&str, Check)> = Vec::new();
+    checks.extend(cmd.x.as_deref().map(|x| (x, x_check)));
+    checks.extend(cmd.y.iter().map(|y| (y.as_str(), y_check)));
+    checks.extend(cmd.series.as_deref().map(|s| (s, Check::Any)));
+    checks.extend(cmd.order.as_deref().map(|o| (o, Check::Number)));
+    checks
+}
+
 /// Renders the chart and writes it atomically.
 pub async fn run(cmd: ChartArgs, settings: &Settings) -> anyhow::Result<()> {
     let Some(format) = ImageFormat::from_path(&cmd.out) else {
@@ -34,12 +54,13 @@ pub async fn run(cmd: ChartArgs, settings: &Settings) -> anyhow::Result<()> {
     };
     let zh = cmd.lang == Lang::Zh;
     let (frame, title, source, valid_through) = if let Some(path) = &cmd.input {
-        let batches = life::read_table(path).await?;
+        let table = UserTable::read(path)?;
+        let frame = table.frame(&input_checks(&cmd))?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        (Frame::from_batches(&batches)?, name.clone(), name, None)
+        (frame, name.clone(), name, None)
     } else {
         let (sql, bound, title, source) = match (&cmd.query, &cmd.sql) {
             (Some(name), None) => {

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use datafusion::arrow::record_batch::RecordBatch;
 
 use aftersight::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat};
-use aftersight::models::{features, jobs, life};
+use aftersight::models::life::{self, MissingEnd};
+use aftersight::models::{features, jobs};
 use aftersight::settings::Settings;
+use aftersight::usertable::{Times, UserTable};
 
 use super::optional_date;
 use crate::cli::args::{FitArgs, McfArgs, ReliabilityAction, ReliabilityArgs};
@@ -41,8 +42,13 @@ pub async fn run(args: ReliabilityArgs, settings: &Settings) -> anyhow::Result<(
 }
 
 async fn fit(args: FitArgs) -> anyhow::Result<()> {
-    let batches = life::read_table(&args.input).await?;
-    let fits = life::fit_table(&batches, &args.time, &args.event, args.group.as_deref())?;
+    let table = UserTable::read(&args.input)?;
+    let fits = life::fit_user_table(&table, &args.time, &args.event, args.group.as_deref())?;
+    for (group, fit) in &fits {
+        if let Err(reason) = fit {
+            eprintln!("warning: group `{group}` was not fitted: {reason}");
+        }
+    }
     if let Some(path) = &args.plot {
         let columns = Columns {
             x: Some(args.time.clone()),
@@ -50,14 +56,20 @@ async fn fit(args: FitArgs) -> anyhow::Result<()> {
             series: args.group.clone(),
             order: None,
         };
-        draw(ChartKind::Weibull, &batches, columns, &args.input, path)?;
+        let frame = checked_frame(&table, &args.time, &args.event, args.group.as_deref())?;
+        draw(ChartKind::Weibull, &frame, columns, &args.input, path)?;
     }
     print::result_table(life::group_fits_table(&fits), args.format.into())
 }
 
 async fn mcf(args: McfArgs) -> anyhow::Result<()> {
-    let batches = life::read_table(&args.input).await?;
-    let units = life::units_from(&batches, &args.unit, &args.time, &args.event)?;
+    let table = UserTable::read(&args.input)?;
+    let missing_end = if args.end_at_last_event {
+        MissingEnd::EndAtLastEvent
+    } else {
+        MissingEnd::Reject
+    };
+    let units = life::user_units(&table, &args.unit, &args.time, &args.event, missing_end)?;
     let points = aftersight::models::reliability::mean_cumulative_function(&units);
     if let Some(path) = &args.plot {
         let columns = Columns {
@@ -66,15 +78,39 @@ async fn mcf(args: McfArgs) -> anyhow::Result<()> {
             series: Some(args.unit.clone()),
             order: None,
         };
-        draw(ChartKind::Mcf, &batches, columns, &args.input, path)?;
+        let frame = checked_frame(&table, &args.time, &args.event, Some(&args.unit))?;
+        draw(ChartKind::Mcf, &frame, columns, &args.input, path)?;
     }
     print::result_table(life::mcf_table(&points), args.format.into())
+}
+
+/// The plotted columns, already checked by the method: times as numbers,
+/// events as 1/0, the group or unit as text.
+fn checked_frame(
+    table: &UserTable,
+    time: &str,
+    event: &str,
+    group: Option<&str>,
+) -> anyhow::Result<Frame> {
+    let mut frame = Frame::new()
+        .number(time, table.times(time, Times::NonNegative)?)
+        .number(
+            event,
+            table
+                .flags(event)?
+                .into_iter()
+                .map(|e| f64::from(u8::from(e))),
+        );
+    if let Some(group) = group {
+        frame = frame.text(group, table.texts(group)?);
+    }
+    Ok(frame)
 }
 
 /// Draws a reliability chart of an input file, written atomically.
 fn draw(
     kind: ChartKind,
-    batches: &[RecordBatch],
+    frame: &Frame,
     columns: Columns,
     input: &Path,
     path: &Path,
@@ -99,13 +135,7 @@ fn draw(
         footer: format!("Source: {source} · aftersight"),
         ..ChartOptions::default()
     };
-    let bytes = charts::render(
-        kind,
-        &Frame::from_batches(batches)?,
-        &columns,
-        &options,
-        format,
-    )?;
+    let bytes = charts::render(kind, frame, &columns, &options, format)?;
     aftersight::fsutil::write_atomically(path, &bytes)
         .with_context(|| format!("writing `{}`", path.display()))?;
     eprintln!("wrote {}", path.display());
