@@ -1,7 +1,7 @@
 -- name: failure
 -- title: Failure-prediction features: one row per vehicle in service and component that can fail on its powertrain
 -- title_zh: 故障预测特征：每辆在役车辆与其动力类型可能发生故障的零部件，一行一组合
--- description: Every feature uses only rows dated on or before `cutoff`; `label` is true when the component fails (a repair or warranty order) from the day after the cutoff through `horizon_end`. Clocks restart at the last repair of the component (renewal). The component's recent failure rate on the same make, model and model year lets the model see emerging issues. Text columns are identifiers, `label` is the target, every other column is a numeric feature.
+-- description: Every feature uses only rows dated on or before `cutoff`; `label` is true when the component fails (a repair or warranty order) from the day after the cutoff through `horizon_end`. Clocks restart at the last repair of the component (renewal). The component's recent failure rate on the same make, model and model year lets the model see emerging issues; the months since the vehicle's last visit of any kind tell an owner still served by the network from one who left (whose failures are repaired elsewhere, unseen). Text columns are identifiers (make and powertrain also pick the fitted life law that `aftersight train` adds as `law_p_months` and `law_p_km`), `label` is the target, every other column is a numeric feature.
 -- param: cutoff date 2026-07-31
 -- param: horizon_end date 2026-10-29
 -- unit: one row per vehicle and component
@@ -27,6 +27,7 @@ readings AS (
 odometer AS (
     SELECT
         f.*,
+        r.last_read,
         coalesce(r.last_km, 0) / greatest(
             (CAST(CAST(coalesce(r.last_read, CAST($cutoff AS TIMESTAMP)) AS TIMESTAMP) AS BIGINT)
              - CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT)) / 86400000000000.0 + f.age_days, 30.0) AS km_per_day
@@ -73,10 +74,15 @@ outcome AS (
 SELECT
     o.vin,
     a.component,
+    o.make,
+    o.powertrain,
     y.vin IS NOT NULL AS label,
     o.age_days / 30.4375 AS age_months,
     o.km_per_day * o.age_days / 1000.0 AS thousand_km,
     o.km_per_day,
+    CASE WHEN o.last_read IS NULL THEN o.age_days / 30.4375
+         ELSE (CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT) - CAST(CAST(o.last_read AS TIMESTAMP) AS BIGINT)) / (86400000000000.0 * 30.4375)
+    END AS months_since_last_visit,
     CAST(coalesce(l.prior_failures, 0) AS DOUBLE) AS prior_failures,
     CASE WHEN l.last_at IS NULL THEN o.age_days / 30.4375
          ELSE (CAST(CAST($cutoff AS TIMESTAMP) AS BIGINT) - CAST(CAST(l.last_at AS TIMESTAMP) AS BIGINT)) / (86400000000000.0 * 30.4375)

@@ -592,6 +592,7 @@ it as the next version under MODELS/TARGET/. The first version becomes the champ
 
 Examples:
   aftersight train churn --truth datasets/sample/truth.json   # also reports the oracle AUC
+  aftersight train failure --truth datasets/sample/truth.json # the failure laws' oracle
   aftersight train failure --cutoff 2026-07-31 --seed 7
   aftersight train churn --format json"
 )]
@@ -607,7 +608,7 @@ pub struct TrainArgs {
     /// Seed of every random choice [default: the configured seed, else 42].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// The generator's truth.json, to report the churn oracle.
+    /// The generator's truth.json, to report the oracle: the best ROC AUC the planted truth allows.
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Output format of the summary.
@@ -684,7 +685,8 @@ pub struct SegmentArgs {
 #[derive(Args, Debug)]
 #[command(after_long_help = "Examples:
   aftersight models list
-  aftersight models champion churn v3")]
+  aftersight models champion churn v3
+  aftersight models champion failure --by roc_auc   # the best on its later window")]
 pub struct ModelsArgs {
     #[command(subcommand)]
     pub action: ModelsAction,
@@ -702,15 +704,52 @@ pub enum ModelsAction {
         #[arg(long, value_enum, default_value_t = ResultFormatArg::Table)]
         format: ResultFormatArg,
     },
-    /// Mark the version that `predict` uses.
+    /// Mark the version that `predict` uses: a named version, or the best by a metric.
     Champion {
         /// Model name.
         #[arg(value_enum)]
         name: ModelNameArg,
         /// Version, e.g. v2.
-        #[arg(value_name = "VERSION")]
-        model_version: String,
+        #[arg(
+            value_name = "VERSION",
+            required_unless_present = "by",
+            conflicts_with = "by"
+        )]
+        model_version: Option<String>,
+        /// Promote the failure or churn version with the best value of this metric on its later
+        /// window (fitted on the earlier snapshot of its run, scored on data it never saw).
+        #[arg(long, value_enum)]
+        by: Option<MetricArg>,
     },
+}
+
+/// A metric a champion can be chosen by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    /// ROC AUC (higher is better).
+    #[value(name = "roc_auc")]
+    RocAuc,
+    /// Average precision (higher is better).
+    #[value(name = "pr_auc")]
+    PrAuc,
+    /// Log loss (lower is better).
+    #[value(name = "log_loss")]
+    LogLoss,
+    /// Brier score (lower is better).
+    #[value(name = "brier")]
+    Brier,
+}
+
+impl From<MetricArg> for aftersight::models::store::Metric {
+    fn from(arg: MetricArg) -> Self {
+        use aftersight::models::store::Metric;
+        match arg {
+            MetricArg::RocAuc => Metric::RocAuc,
+            MetricArg::PrAuc => Metric::PrAuc,
+            MetricArg::LogLoss => Metric::LogLoss,
+            MetricArg::Brier => Metric::Brier,
+        }
+    }
 }
 
 /// `aftersight predict`.

@@ -263,26 +263,114 @@ pub async fn snapshot(
 ) -> Result<FeatureTable, ModelError> {
     let query = features::load(queries, target.name())?;
     let batches = features::run(ctx, &query, &target.params(cutoff)).await?;
-    let table = FeatureTable::from_batches(target.name(), &batches)?;
+    let mut table = FeatureTable::from_batches(target.name(), &batches)?;
     if table.labels.is_none() {
         return Err(ModelError::Input(format!(
             "feature query `{}` has no `label` column",
             target.name()
         )));
     }
+    if target == Target::Failure {
+        let (fits, _) =
+            super::life::first_failure_fits(ctx, queries, &format_date(cutoff), LAW_MIN_FAILURES)
+                .await?;
+        add_law_features(&mut table, &fits, target.horizon_days())?;
+    }
     Ok(table)
 }
 
-/// Out-of-fold probabilities from stratified k-fold cross-validation.
+/// Failures a make's or powertrain's own fit needs before the failure features use it.
+const LAW_MIN_FAILURES: usize = 10;
+
+/// Adds the reliability stage's view to failure features: `law_p_months` and
+/// `law_p_km`, the chance that the part fails in the label window given how
+/// long it has lasted since its last repair, from the Weibull fit of its time
+/// to first failure (as of the snapshot's cutoff) in months and in kilometres.
+/// The most specific fit wins: the make's, then the powertrain's, then the
+/// component's over the whole fleet; without one the feature is 0.
+fn add_law_features(
+    table: &mut FeatureTable,
+    fits: &[super::life::GroupFit],
+    horizon_days: i32,
+) -> Result<(), ModelError> {
+    let column = |name: &str| {
+        table
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| ModelError::Input(format!("failure features have no `{name}`")))
+    };
+    let ident = |name: &str| {
+        table
+            .id(name)
+            .ok_or_else(|| ModelError::Input(format!("failure features have no `{name}`")))
+    };
+    let (months, thousand_km, km_per_day) = (
+        column("months_since_renewal")?,
+        column("thousand_km_since_renewal")?,
+        column("km_per_day")?,
+    );
+    let (components, makes, powertrains) =
+        (ident("component")?, ident("make")?, ident("powertrain")?);
+    let fit_for = |basis: &str, component: &str, make: &str, powertrain: &str| {
+        [
+            ("make", make),
+            ("powertrain", powertrain),
+            ("component", ""),
+        ]
+        .into_iter()
+        .find_map(|(level, group)| {
+            fits.iter().find(|f| {
+                f.level == level && f.basis == basis && f.component == component && f.group == group
+            })
+        })
+    };
+    let window_months = f64::from(horizon_days) / 30.4375;
+    let mut extra = Array2::zeros((table.x.nrows(), 2));
+    for row in 0..table.x.nrows() {
+        let (component, make, powertrain) = (&components[row], &makes[row], &powertrains[row]);
+        if let Some(f) = fit_for("months", component, make, powertrain) {
+            let since = table.x[[row, months]].max(0.0);
+            extra[[row, 0]] = f.fit.conditional_failure(since, window_months);
+        }
+        if let Some(f) = fit_for("thousand_km", component, make, powertrain) {
+            let since = table.x[[row, thousand_km]].max(0.0);
+            let width = table.x[[row, km_per_day]].max(0.0) * f64::from(horizon_days) / 1000.0;
+            extra[[row, 1]] = f.fit.conditional_failure(since, width);
+        }
+    }
+    table.x = ndarray::concatenate(Axis(1), &[table.x.view(), extra.view()])
+        .expect("the added columns have the table's rows");
+    table.names.push("law_p_months".into());
+    table.names.push("law_p_km".into());
+    Ok(())
+}
+
+/// The cross-validation folds of a snapshot: stratified, grouped by its
+/// first identifier (the vehicle of a failure row, the customer of a churn
+/// row), so one entity's rows never sit on both sides of a split.
+pub fn folds(table: &FeatureTable, k: usize, seed: u64) -> Vec<usize> {
+    let y = table.labels.as_deref().expect("snapshots have labels");
+    match table.ids.first() {
+        Some(groups) => metrics::grouped_stratified_folds(y, groups, k, seed),
+        None => metrics::stratified_folds(y, k, seed),
+    }
+}
+
+/// Out-of-fold probabilities, and the permutation importance of each feature
+/// measured on the held-out rows of each fold (weighted by their number), so
+/// importance says what the model uses on data it has not seen.
 pub fn cross_validate(
     algorithm: &Algorithm,
     x: &Array2<f64>,
     y: &[bool],
-    folds: usize,
+    fold: &[usize],
+    importance_repeats: usize,
     seed: u64,
-) -> Result<Vec<f64>, ModelError> {
-    let fold = metrics::stratified_folds(y, folds, seed);
+) -> Result<(Vec<f64>, Vec<f64>), ModelError> {
+    let folds = fold.iter().max().map_or(0, |m| m + 1);
     let mut out = vec![0.0; y.len()];
+    let mut importance = vec![0.0; x.ncols()];
     for f in 0..folds {
         let train: Vec<usize> = (0..y.len()).filter(|&i| fold[i] != f).collect();
         let test: Vec<usize> = (0..y.len()).filter(|&i| fold[i] == f).collect();
@@ -293,15 +381,26 @@ pub fn cross_validate(
             &x.select(Axis(0), &train),
             &train.iter().map(|&i| y[i]).collect::<Vec<_>>(),
         )?;
-        for (p, &i) in model
-            .predict(&x.select(Axis(0), &test))
-            .into_iter()
-            .zip(&test)
-        {
+        let x_test = x.select(Axis(0), &test);
+        for (p, &i) in model.predict(&x_test).into_iter().zip(&test) {
             out[i] = p;
         }
+        if importance_repeats > 0 {
+            let y_test: Vec<bool> = test.iter().map(|&i| y[i]).collect();
+            let share = test.len() as f64 / y.len() as f64;
+            let fold_importance = permutation_importance(
+                &model,
+                &x_test,
+                &y_test,
+                importance_repeats,
+                seed.wrapping_add(f as u64),
+            );
+            for (total, v) in importance.iter_mut().zip(fold_importance) {
+                *total += share * v;
+            }
+        }
     }
-    Ok(out)
+    Ok((out, importance))
 }
 
 /// Drop in ROC AUC when one feature's column is shuffled (seeded), averaged
@@ -366,9 +465,11 @@ pub struct TrainingReport {
     pub seed: u64,
     /// Time split: trained on the earlier snapshot, evaluated on the final one.
     pub time_split: Vec<CandidateResult>,
-    /// Stratified 5-fold cross-validation of the winner on the final snapshot.
+    /// Stratified 5-fold cross-validation of the winner on the final snapshot,
+    /// folds grouped by vehicle (failure) or customer (churn).
     pub cross_validation: Evaluation,
-    /// Permutation importance (ROC AUC drop) per feature on the final snapshot.
+    /// Permutation importance (ROC AUC drop) per feature on the held-out rows
+    /// of the cross-validation folds.
     pub importance: Vec<(String, f64)>,
     /// The churn oracle, when the planted truth was given.
     pub oracle: Option<Oracle>,
@@ -383,13 +484,18 @@ pub struct CandidateResult {
     pub evaluation: Evaluation,
 }
 
-/// The best possible churn ranking the planted truth allows.
+/// The best possible ranking the planted truth allows (churn: [`churn_oracle`];
+/// failure: [`super::oracle::failure_oracle`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Oracle {
     /// ROC AUC of the oracle probability on the final snapshot.
     pub roc_auc: f64,
-    /// ROC AUC of the truth's defection probability alone.
-    pub defection_only_auc: f64,
+    /// Churn: ROC AUC of the truth's defection probability alone.
+    #[serde(default)]
+    pub defection_only_auc: Option<f64>,
+    /// Failure: ROC AUC of the planted failure laws alone, ignoring defected owners.
+    #[serde(default)]
+    pub failure_law_only_auc: Option<f64>,
     /// The model's cross-validated ROC AUC minus the oracle's.
     pub gap: f64,
     /// How the oracle is built.
@@ -454,17 +560,21 @@ pub async fn train(
         .max_by(|a, b| a.evaluation.roc_auc.total_cmp(&b.evaluation.roc_auc))
         .map(|c| c.algorithm)
         .ok_or_else(|| ModelError::Input("no candidate algorithm to train".into()))?;
-    let cv = cross_validate(&best, &later.x, &y_later, 5, seed)?;
+    let fold = folds(&later, 5, seed);
+    let (cv, held_out_importance) = cross_validate(&best, &later.x, &y_later, &fold, 3, seed)?;
     let cross_validation = metrics::evaluate(&y_later, &cv);
     let model = fit_rows(&best, &later, seed)?;
-    let importance = permutation_importance(&model, &later.x, &y_later, 3, seed)
+    let importance = held_out_importance
         .into_iter()
         .zip(&later.names)
         .map(|(v, n)| (n.clone(), v))
         .collect();
     let oracle = match (target, truth) {
         (Target::Churn, Some(path)) => Some(churn_oracle(path, &later, cutoff, &cv, seed)?),
-        _ => None,
+        (Target::Failure, Some(path)) => {
+            Some(super::oracle::failure_oracle(ctx, queries, path, &later, cutoff, &cv).await?)
+        }
+        (_, None) => None,
     };
     let report = TrainingReport {
         target,
@@ -566,7 +676,8 @@ fn churn_oracle(
     let roc = metrics::roc_auc(y, &oracle);
     Ok(Oracle {
         roc_auc: roc,
-        defection_only_auc: metrics::roc_auc(y, &p),
+        defection_only_auc: Some(metrics::roc_auc(y, &p)),
+        failure_law_only_auc: None,
         gap: metrics::roc_auc(y, model_scores) - roc,
         method: format!(
             "p_defect + (1 - p_defect) * q(x), q learned from the customers who did not defect (truth cutoff {})",

@@ -32,6 +32,7 @@ pub const EMBEDDED: &[(&str, &str)] = embed_features![
     "churn",
     "failure",
     "first_failures",
+    "oracle_vehicles",
     "repair_events",
     "segments",
 ];

@@ -161,7 +161,8 @@ pub struct TuneRow {
     pub log_loss: f64,
 }
 
-/// Grid search with stratified k-fold cross-validation on the latest labelled snapshot.
+/// Grid search with stratified k-fold cross-validation (folds grouped by
+/// vehicle or customer) on the latest labelled snapshot.
 pub async fn tune(
     ctx: &SessionContext,
     paths: &ModelPaths,
@@ -177,10 +178,10 @@ pub async fn tune(
     };
     let table = classifier::snapshot(ctx, paths.queries.as_deref(), target, cutoff).await?;
     let y = table.labels.clone().expect("labels");
-    let fold_of = metrics::stratified_folds(&y, folds, seed);
+    let fold_of = classifier::folds(&table, folds, seed);
     let mut rows = Vec::new();
     for algorithm in grid {
-        let oof = classifier::cross_validate(algorithm, &table.x, &y, folds, seed)?;
+        let (oof, _) = classifier::cross_validate(algorithm, &table.x, &y, &fold_of, 0, seed)?;
         let aucs: Vec<f64> = (0..folds)
             .map(|f| {
                 let idx: Vec<usize> = (0..y.len()).filter(|&i| fold_of[i] == f).collect();

@@ -59,6 +59,28 @@ pub async fn fleet(
     min_failures: usize,
 ) -> Result<FleetReliability, ModelError> {
     let params = [("as_of".to_string(), as_of.to_string())];
+    let (fits, curves) = first_failure_fits(ctx, queries, as_of, min_failures).await?;
+
+    let query = features::load(queries, "repair_events")?;
+    let batches = features::run(ctx, &query, &params).await?;
+    let units = units_from(&batches, "vin", "months", "event")?;
+    Ok(FleetReliability {
+        fits,
+        kaplan_meier: curves,
+        mcf: mean_cumulative_function(&units),
+    })
+}
+
+/// Weibull fits of the time to first failure per component as of a day (and
+/// per powertrain, make and model with at least `min_failures` failures),
+/// with the Kaplan-Meier curve of each component in months.
+pub async fn first_failure_fits(
+    ctx: &SessionContext,
+    queries: Option<&Path>,
+    as_of: &str,
+    min_failures: usize,
+) -> Result<(Vec<GroupFit>, Vec<(String, Vec<KaplanMeierStep>)>), ModelError> {
+    let params = [("as_of".to_string(), as_of.to_string())];
     let query = features::load(queries, "first_failures")?;
     let batches = features::run(ctx, &query, &params).await?;
     let input = |e: String| ModelError::Input(format!("first_failures: {e}"));
@@ -155,15 +177,7 @@ pub async fn fleet(
             ))
     });
     curves.sort_by(|a, b| a.0.cmp(&b.0));
-
-    let query = features::load(queries, "repair_events")?;
-    let batches = features::run(ctx, &query, &params).await?;
-    let units = units_from(&batches, "vin", "months", "event")?;
-    Ok(FleetReliability {
-        fits,
-        kaplan_meier: curves,
-        mcf: mean_cumulative_function(&units),
-    })
+    Ok((fits, curves))
 }
 
 /// Reads a CSV or Parquet file (by extension) with DataFusion.

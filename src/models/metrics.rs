@@ -259,9 +259,52 @@ pub fn stratified_folds(labels: &[bool], k: usize, seed: u64) -> Vec<usize> {
     fold
 }
 
+/// Stratified k-fold over groups: every row of a group (one vehicle's
+/// components, say) lands in the same fold, so no entity sits on both sides
+/// of a split. Groups with a positive row and groups without are each
+/// shuffled (seeded) and dealt round-robin. Returns the fold of every row.
+pub fn grouped_stratified_folds(
+    labels: &[bool],
+    groups: &[String],
+    k: usize,
+    seed: u64,
+) -> Vec<usize> {
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut positive: Vec<bool> = Vec::new();
+    let group_of: Vec<usize> = groups
+        .iter()
+        .zip(labels)
+        .map(|(g, &y)| {
+            let at = *index.entry(g.as_str()).or_insert_with(|| {
+                positive.push(false);
+                positive.len() - 1
+            });
+            positive[at] |= y;
+            at
+        })
+        .collect();
+    let group_fold = stratified_folds(&positive, k, seed);
+    group_of.into_iter().map(|g| group_fold[g]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_folds_keep_a_groups_rows_together_and_spread_positives() {
+        let groups: Vec<String> = (0..60).map(|i| format!("v{}", i / 3)).collect();
+        let labels: Vec<bool> = (0..60).map(|i| i % 3 == 0 && i < 30).collect();
+        let folds = grouped_stratified_folds(&labels, &groups, 5, 7);
+        for rows in folds.chunks(3) {
+            assert!(rows.iter().all(|&f| f == rows[0]), "{folds:?}");
+        }
+        // Ten groups with a positive, two in each fold.
+        for f in 0..5 {
+            let positives = (0..60).filter(|&i| labels[i] && folds[i] == f).count();
+            assert_eq!(positives, 2, "{folds:?}");
+        }
+    }
 
     #[test]
     fn scikit_learn_reference_values() {

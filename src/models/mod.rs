@@ -12,6 +12,7 @@ pub mod kmeans;
 pub mod life;
 pub mod linear;
 pub mod metrics;
+pub mod oracle;
 pub mod reliability;
 pub mod segment;
 pub mod store;

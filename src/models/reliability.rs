@@ -75,6 +75,13 @@ impl WeibullFit {
     pub fn quantile(&self, p: f64) -> f64 {
         self.scale * (-(1.0 - p).ln()).powf(1.0 / self.shape)
     }
+
+    /// The chance that a unit which has lasted to `since` fails within the next
+    /// `width`: 1 − exp(−((since + width)/η)^β + (since/η)^β).
+    pub fn conditional_failure(&self, since: f64, width: f64) -> f64 {
+        let hazard = |t: f64| (t / self.scale).powf(self.shape);
+        1.0 - (hazard(since) - hazard(since + width)).exp()
+    }
 }
 
 /// Fits a two-parameter Weibull law by maximum likelihood.

@@ -126,6 +126,81 @@ pub fn set_champion(root: &Path, name: &str, version: &str) -> Result<(), ModelE
         .map_err(ModelError::io(&path))
 }
 
+/// A metric a champion can be chosen by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// ROC AUC, higher is better.
+    RocAuc,
+    /// Average precision, higher is better.
+    PrAuc,
+    /// Log loss, lower is better.
+    LogLoss,
+    /// Brier score, lower is better.
+    Brier,
+}
+
+impl Metric {
+    /// The field name in a training report's evaluation.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::RocAuc => "roc_auc",
+            Metric::PrAuc => "pr_auc",
+            Metric::LogLoss => "log_loss",
+            Metric::Brier => "brier",
+        }
+    }
+
+    fn higher_is_better(self) -> bool {
+        matches!(self, Metric::RocAuc | Metric::PrAuc)
+    }
+}
+
+/// Every version of a classifier with its metric on the later window (the
+/// time split of its training run: fitted on the earlier snapshot, scored on
+/// data it never saw), best first, and marks the best as the champion.
+/// Versions whose report has no such evaluation are left out.
+pub fn promote_by(
+    root: &Path,
+    name: &str,
+    metric: Metric,
+) -> Result<Vec<(String, f64)>, ModelError> {
+    let dir = root.join(name);
+    let mut scored = Vec::new();
+    for (_, path) in versions(&dir)? {
+        let file = path.join(fsutil::MANIFEST_FILE);
+        let bytes = std::fs::read(&file).map_err(ModelError::io(&file))?;
+        let m: ModelManifest = serde_json::from_slice(&bytes).map_err(|e| {
+            ModelError::Input(format!("{}: unreadable manifest: {e}", file.display()))
+        })?;
+        let chosen = &m.report["algorithm"];
+        let value = m.report["time_split"].as_array().and_then(|candidates| {
+            candidates
+                .iter()
+                .find(|c| &c["algorithm"] == chosen)
+                .and_then(|c| c["evaluation"][metric.name()].as_f64())
+        });
+        if let Some(value) = value {
+            scored.push((m.version, value));
+        }
+    }
+    scored.sort_by(|a, b| {
+        let order = a.1.total_cmp(&b.1);
+        if metric.higher_is_better() {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    let Some((best, _)) = scored.first() else {
+        return Err(ModelError::Input(format!(
+            "no version of `{name}` has a {} on its later window to compare",
+            metric.name()
+        )));
+    };
+    set_champion(root, name, best)?;
+    Ok(scored)
+}
+
 /// Loads the champion of `name` (or the latest version if none is marked).
 pub fn load<M: DeserializeOwned>(
     root: &Path,

@@ -391,7 +391,7 @@ fn churn_tracks_the_oracle_and_reruns_are_identical() {
         report.cross_validation.roc_auc,
         oracle.roc_auc
     );
-    assert!(oracle.roc_auc > oracle.defection_only_auc);
+    assert!(oracle.roc_auc > oracle.defection_only_auc.unwrap());
     let importance: std::collections::HashMap<_, _> = report.importance.iter().cloned().collect();
     assert!(importance["recency_days"] > 0.0);
 }
@@ -458,15 +458,21 @@ fn segments_recover_the_planted_segments() {
     assert!(model.segments.iter().all(|s| !s.description.is_empty()));
 }
 
+/// How far below the failure oracle's ROC AUC the model may be at scale 0.1
+/// (at scale 1 the gap is recorded in benches/README.md).
+const FAILURE_ORACLE_GAP_BOUND: f64 = 0.08;
+
 #[test]
 fn failure_model_ranks_the_later_window_and_scores_the_fleet() {
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
     let (version, report, predictions) = block_on(async {
         let ctx = session().await;
-        let (version, report) = jobs::train_classifier(&ctx, &p, Target::Failure, None, 1, None)
-            .await
-            .unwrap();
+        let truth = world().raw.join("truth.json");
+        let (version, report) =
+            jobs::train_classifier(&ctx, &p, Target::Failure, None, 1, Some(&truth))
+                .await
+                .unwrap();
         let predictions = jobs::predict(&ctx, &p, ModelName::Failure, None)
             .await
             .unwrap();
@@ -476,6 +482,21 @@ fn failure_model_ranks_the_later_window_and_scores_the_fleet() {
     for c in &report.time_split {
         assert!(c.evaluation.roc_auc > 0.6, "{:?}", c);
     }
+    // The planted laws and defections bound what any model can do; at this
+    // small scale the model is within ORACLE_GAP_BOUND of that bound.
+    let oracle = report.oracle.as_ref().expect("oracle from the truth");
+    assert!(
+        oracle.roc_auc > oracle.failure_law_only_auc.unwrap(),
+        "{oracle:?}"
+    );
+    assert!(
+        oracle.gap > -FAILURE_ORACLE_GAP_BOUND && oracle.gap < 0.01,
+        "model {} vs oracle {}",
+        report.cross_validation.roc_auc,
+        oracle.roc_auc
+    );
+    let importance: std::collections::HashMap<_, _> = report.importance.iter().cloned().collect();
+    assert!(importance["law_p_months"] > 0.0, "{importance:?}");
     assert_eq!(predictions.cutoff, "2026-10-31");
     let file = p.predictions.join("failure").join(&predictions.file);
     let reader = datafusion::parquet::file::reader::SerializedFileReader::new(
@@ -489,6 +510,86 @@ fn failure_model_ranks_the_later_window_and_scores_the_fleet() {
     );
     let listed = aftersight::models::store::list(&p.models).unwrap().batch();
     assert_eq!(listed.num_rows(), 1);
+}
+
+#[test]
+fn tune_ranks_a_grid_and_champion_promotes_by_the_later_window() {
+    use aftersight::models::classifier::Algorithm;
+    use aftersight::models::linear::LogisticParams;
+    use aftersight::models::store::{self, Metric};
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let grid = [0.001, 10.0].map(|c| {
+        Algorithm::Logistic(LogisticParams {
+            c,
+            ..LogisticParams::default()
+        })
+    });
+    let (rows, reports) = block_on(async {
+        let ctx = session().await;
+        let rows = jobs::tune(&ctx, &p, Target::Churn, &grid, 3, None, 1)
+            .await
+            .unwrap();
+        let mut reports = Vec::new();
+        for cutoff in ["2025-07-31", "2025-10-31"] {
+            let day = parse_date(cutoff);
+            reports.push(
+                jobs::train_classifier(&ctx, &p, Target::Churn, day, 1, None)
+                    .await
+                    .unwrap(),
+            );
+        }
+        (rows, reports)
+    });
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].mean_auc >= rows[1].mean_auc, "best first");
+    assert!(
+        rows.iter()
+            .all(|r| r.std_auc >= 0.0 && r.log_loss.is_finite())
+    );
+    assert!(
+        rows.iter().all(|r| r.mean_auc > 0.6),
+        "{:?}",
+        rows[0].mean_auc
+    );
+
+    // The champion is the first version saved until one is promoted by a metric of the later window.
+    let champion = || std::fs::read_to_string(p.models.join("churn/champion")).unwrap();
+    assert_eq!(champion().trim(), "v1");
+    let later_window = |i: usize, pick: fn(&aftersight::models::metrics::Evaluation) -> f64| {
+        let r = &reports[i].1;
+        r.time_split
+            .iter()
+            .find(|c| c.algorithm == r.algorithm)
+            .map(|c| pick(&c.evaluation))
+            .unwrap()
+    };
+    type Pick = fn(&aftersight::models::metrics::Evaluation) -> f64;
+    let by: [(Metric, Pick, bool); 2] = [
+        (Metric::RocAuc, |e| e.roc_auc, true),
+        (Metric::LogLoss, |e| e.log_loss, false),
+    ];
+    for (metric, pick, higher) in by {
+        let ranked = store::promote_by(&p.models, "churn", metric).unwrap();
+        let (a, b) = (later_window(0, pick), later_window(1, pick));
+        let best = if (a > b) == higher { "v1" } else { "v2" };
+        assert_eq!(ranked[0].0, best, "{metric:?}: {ranked:?}");
+        assert_eq!(champion().trim(), best);
+    }
+    let cli = |args: &[&str]| {
+        let mut all = vec!["models", "--models", p.models.to_str().unwrap(), "champion"];
+        all.extend_from_slice(args);
+        aftersight(&repo_root(), &all, &[])
+    };
+    let out = cli(&["churn", "v2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(champion().trim(), "v2");
+    assert_eq!(cli(&["segments", "--by", "roc_auc"]).status.code(), Some(2));
+    assert_eq!(cli(&["churn"]).status.code(), Some(2), "a version or --by");
 }
 
 /// A session over the same warehouse where every table is cut at `cutoff`:

@@ -87,9 +87,16 @@ pub async fn train(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
                     .join(" ")
             );
             if let Some(o) = &report.oracle {
+                let part = match (o.defection_only_auc, o.failure_law_only_auc) {
+                    (Some(d), _) => format!(" (defection probability alone {d:.4})"),
+                    (_, Some(f)) => {
+                        format!(" (failure laws alone, ignoring defected owners, {f:.4})")
+                    }
+                    _ => String::new(),
+                };
                 println!(
-                    "oracle ROC AUC {:.4} (defection probability alone {:.4}); model minus oracle {:+.4}",
-                    o.roc_auc, o.defection_only_auc, o.gap
+                    "oracle ROC AUC {:.4}{part}; model minus oracle {:+.4}",
+                    o.roc_auc, o.gap
                 );
             }
             println!("\npermutation importance (ROC AUC drop):");
@@ -178,11 +185,30 @@ pub fn models(args: ModelsArgs, settings: &Settings) -> anyhow::Result<()> {
         ModelsAction::List { format } => print::result_table(store::list(&dir)?, format.into()),
         ModelsAction::Champion {
             name,
-            model_version: version,
+            model_version,
+            by,
         } => {
-            let name = ModelName::from(name).name();
-            store::set_champion(&dir, name, &version)?;
-            println!("{name}: champion is now {version}");
+            let model = ModelName::from(name);
+            let name = model.name();
+            match (model_version, by) {
+                (Some(version), _) => {
+                    store::set_champion(&dir, name, &version)?;
+                    println!("{name}: champion is now {version}");
+                }
+                (None, Some(metric)) => {
+                    if model == ModelName::Segments {
+                        usage!("--by compares classifiers; segments have no later-window metric");
+                    }
+                    let metric = store::Metric::from(metric);
+                    let ranked = store::promote_by(&dir, name, metric)?;
+                    for (version, value) in &ranked {
+                        println!("  {version:<6} {} {value:.4}", metric.name());
+                    }
+                    println!("{name}: champion is now {}", ranked[0].0);
+                    return Ok(());
+                }
+                (None, None) => usage!("give a VERSION or --by METRIC"),
+            }
             Ok(())
         }
     }
