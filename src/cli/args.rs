@@ -81,6 +81,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Grid search with stratified cross-validation.
     Tune(TuneArgs),
+    /// Export the feature table a failure or churn model trains on (CSV or Parquet).
+    Features(FeaturesArgs),
     /// Segment customers with k-means and describe the segments.
     Segment(SegmentArgs),
     /// List saved models or mark a champion.
@@ -750,6 +752,30 @@ impl From<MetricArg> for aftersight::models::store::Metric {
             MetricArg::Brier => Metric::Brier,
         }
     }
+}
+
+/// `aftersight features`.
+#[derive(Args, Debug)]
+#[command(
+    after_long_help = "Writes the snapshot a model trains on: identifier columns, every feature (for failure,
+also law_p_months and law_p_km from the Weibull fits as of the cutoff) and the label, one row
+per vehicle and component (failure) or customer (churn). The file is written atomically; its
+extension (.csv or .parquet) chooses the format.
+
+Examples:
+  aftersight features failure --output failure.parquet
+  aftersight features churn --cutoff 2025-10-31 --output churn.csv"
+)]
+pub struct FeaturesArgs {
+    /// What the model predicts.
+    #[arg(value_enum)]
+    pub target: TargetArg,
+    /// Cutoff of the snapshot (default: the latest whose label window has ended).
+    #[arg(long)]
+    pub cutoff: Option<String>,
+    /// The file to write, .csv or .parquet.
+    #[arg(long)]
+    pub output: PathBuf,
 }
 
 /// `aftersight predict`.

@@ -4,6 +4,7 @@
 //! grid search, permutation importance and the churn oracle.
 
 use super::ModelError;
+use super::boost::{BoostModel, BoostParams};
 use super::features::{self, FeatureTable};
 use super::linear::{LogisticModel, LogisticParams};
 use super::metrics::{self, Evaluation};
@@ -77,6 +78,8 @@ pub enum Algorithm {
     Logistic(LogisticParams),
     /// A decision tree with leaf probabilities.
     Tree(TreeParams),
+    /// Gradient-boosted trees on histograms.
+    Boost(BoostParams),
 }
 
 impl Algorithm {
@@ -85,6 +88,10 @@ impl Algorithm {
         match self {
             Algorithm::Logistic(p) => format!("logistic c={}", p.c),
             Algorithm::Tree(p) => format!("tree max_depth={} min_leaf={}", p.max_depth, p.min_leaf),
+            Algorithm::Boost(p) => format!(
+                "boosted trees iterations={} learning_rate={} max_depth={} min_leaf={}",
+                p.iterations, p.learning_rate, p.max_depth, p.min_leaf
+            ),
         }
     }
 
@@ -94,6 +101,7 @@ impl Algorithm {
         Ok(match self {
             Algorithm::Logistic(p) => Trained::Logistic(p.fit(&data)?),
             Algorithm::Tree(p) => Trained::Tree(p.fit(&data)?),
+            Algorithm::Boost(p) => Trained::Boost(p.fit(&data)?),
         })
     }
 }
@@ -106,6 +114,8 @@ pub enum Trained {
     Logistic(LogisticModel),
     /// Decision tree.
     Tree(TreeModel),
+    /// Gradient-boosted trees.
+    Boost(BoostModel),
 }
 
 impl Trained {
@@ -114,6 +124,7 @@ impl Trained {
         match self {
             Trained::Logistic(m) => m.predict(x).to_vec(),
             Trained::Tree(m) => m.predict(x).to_vec(),
+            Trained::Boost(m) => m.predict(x).to_vec(),
         }
     }
 
@@ -177,7 +188,10 @@ fn checked_value(key: &str, text: &str) -> Result<f64, String> {
         .map_err(|_| format!("`{key}`: `{text}` is not a number"))?;
     let ok = match key {
         "c" => value.is_finite() && value > 0.0,
-        "max_depth" | "min_leaf" => value.fract() == 0.0 && (1.0..=1e6).contains(&value),
+        "max_depth" | "min_leaf" | "iterations" => {
+            value.fract() == 0.0 && (1.0..=1e6).contains(&value)
+        }
+        "learning_rate" => value > 0.0 && value <= 1.0,
         _ => true,
     };
     if ok {
@@ -185,6 +199,7 @@ fn checked_value(key: &str, text: &str) -> Result<f64, String> {
     }
     Err(match key {
         "c" => format!("`c`: {text} is not a positive number"),
+        "learning_rate" => format!("`learning_rate`: {text} is not above 0 and at most 1"),
         _ => format!("`{key}`: {text} is not a whole number of at least 1"),
     })
 }
@@ -206,6 +221,7 @@ pub fn parse_grid(grid: &str) -> Result<Vec<Algorithm>, String> {
     let keys: Vec<&str> = axes.iter().map(|(k, _)| k.as_str()).collect();
     let logistic = ["c"];
     let tree = ["max_depth", "min_leaf"];
+    let boost = ["iterations", "learning_rate", "max_depth", "min_leaf"];
     let is = |allowed: &[&str]| keys.iter().all(|k| allowed.contains(k));
     if keys.is_empty() {
         return Err(
@@ -247,9 +263,23 @@ pub fn parse_grid(grid: &str) -> Result<Vec<Algorithm>, String> {
                 })
             })
             .collect())
+    } else if is(&boost) {
+        let d = BoostParams::default();
+        Ok(combos
+            .iter()
+            .map(|c| {
+                Algorithm::Boost(BoostParams {
+                    iterations: get(c, "iterations").map_or(d.iterations, |v| v as usize),
+                    learning_rate: get(c, "learning_rate").unwrap_or(d.learning_rate),
+                    max_depth: get(c, "max_depth").map_or(d.max_depth, |v| v as usize),
+                    min_leaf: get(c, "min_leaf").map_or(d.min_leaf, |v| v as usize),
+                    ..d
+                })
+            })
+            .collect())
     } else {
         Err(format!(
-            "unknown grid keys {keys:?}: logistic regression takes `c`, the tree takes `max_depth` and `min_leaf`"
+            "unknown grid keys {keys:?}: logistic regression takes `c`, the tree `max_depth` and `min_leaf`, boosted trees `iterations` and `learning_rate` (with `max_depth` and `min_leaf`)"
         ))
     }
 }
@@ -507,6 +537,7 @@ pub fn default_candidates() -> Vec<Algorithm> {
     vec![
         Algorithm::Logistic(LogisticParams::default()),
         Algorithm::Tree(TreeParams::default()),
+        Algorithm::Boost(BoostParams::default()),
     ]
 }
 
@@ -517,7 +548,7 @@ fn fit_rows(algorithm: &Algorithm, table: &FeatureTable, seed: u64) -> Result<Tr
     let y = table.labels.as_deref().expect("snapshots have labels");
     let rows = match algorithm {
         Algorithm::Tree(_) => subsample(y, TREE_ROW_LIMIT, seed),
-        Algorithm::Logistic(_) => (0..y.len()).collect(),
+        Algorithm::Logistic(_) | Algorithm::Boost(_) => (0..y.len()).collect(),
     };
     algorithm.fit(
         &table.x.select(Axis(0), &rows),

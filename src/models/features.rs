@@ -199,6 +199,21 @@ impl FeatureTable {
         self.x.nrows() == 0
     }
 
+    /// The table as it was queried: identifiers, features, then the label.
+    pub fn to_result_table(&self) -> super::ResultTable {
+        let mut out = super::ResultTable::new();
+        for (name, values) in self.id_names.iter().zip(&self.ids) {
+            out = out.text(name, values.iter().cloned());
+        }
+        for (c, name) in self.names.iter().enumerate() {
+            out = out.float(name, self.x.column(c).iter().copied());
+        }
+        if let Some(labels) = &self.labels {
+            out = out.flag("label", labels.iter().copied());
+        }
+        out
+    }
+
     /// The values of one identifier column.
     pub fn id(&self, name: &str) -> Option<&[String]> {
         self.id_names

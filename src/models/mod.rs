@@ -5,6 +5,7 @@
 //! The learners implement linfa's `Fit` and `PredictInplace` traits; features
 //! come from the SQL files in `queries/features/`.
 
+pub mod boost;
 pub mod classifier;
 pub mod features;
 pub mod jobs;

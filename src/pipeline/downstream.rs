@@ -222,7 +222,7 @@ impl Stages<'_> {
             let oracle = report
                 .oracle
                 .as_ref()
-                .map(|o| format!(", oracle {:.3}", o.roc_auc))
+                .map(|o| format!(", oracle {:.3}, gap {:+.3}", o.roc_auc, o.gap))
                 .unwrap_or_default();
             notes.push(format!(
                 "{} {version} ({}, CV ROC AUC {:.3}{oracle})",

@@ -14,12 +14,14 @@
 //!    month the data is valid through, to `OUT/reports/monthly/period=…/`.
 //! 5. **reliability**: Weibull fits, Kaplan-Meier curves and the MCF of the
 //!    fleet, to `OUT/reliability/`.
-//! 6. **models**: train the failure, churn and segment models (saved under
+//! 6. **warranty**: the emerging-issue alarms standing on the last day of
+//!    data, to `OUT/warranty/alarms.parquet`.
+//! 7. **models**: train the failure, churn and segment models (saved under
 //!    `OUT/models/`) and score the current fleet and customers into
 //!    `OUT/predictions/NAME/`. When the export carries the generator's
-//!    `truth.json`, churn is compared with its oracle and the segments with
-//!    the planted ones.
-//! 7. **summary**: the executive summary for the month the data is valid
+//!    `truth.json`, failure and churn are compared with their oracles and the
+//!    segments with the planted ones.
+//! 8. **summary**: the executive summary for the month the data is valid
 //!    through, in English and Chinese, to `OUT/executive/period=…/`.
 //!
 //! The run ends with a summary of what was produced, also written to

@@ -55,6 +55,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Reliability(args) => reliability::run(args, &with_out(&None)?).await,
         Command::Train(args) => models::train(args, &with_out(&None)?).await,
         Command::Tune(args) => models::tune(args, &with_out(&None)?).await,
+        Command::Features(args) => models::features(args, &with_out(&None)?).await,
         Command::Segment(args) => models::segment(args, &with_out(&None)?).await,
         Command::Models(args) => models::models(args, &with_out(&None)?),
         Command::Predict(args) => {

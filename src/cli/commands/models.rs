@@ -10,8 +10,8 @@ use aftersight::sql::output::ResultFormat;
 
 use super::optional_date;
 use crate::cli::args::{
-    ModelStoreArgs, ModelsAction, ModelsArgs, PredictArgs, SegmentArgs, SummaryFormat, TrainArgs,
-    TuneArgs,
+    FeaturesArgs, ModelStoreArgs, ModelsAction, ModelsArgs, PredictArgs, SegmentArgs,
+    SummaryFormat, TrainArgs, TuneArgs,
 };
 use crate::cli::{print, usage};
 
@@ -107,6 +107,49 @@ pub async fn train(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Runs `aftersight features`: the snapshot a model trains on, to a file.
+pub async fn features(args: FeaturesArgs, settings: &Settings) -> anyhow::Result<()> {
+    let parquet = match args.output.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("parquet") => true,
+        Some(e) if e.eq_ignore_ascii_case("csv") => false,
+        _ => usage!(
+            "--output `{}`: the file name must end in .csv or .parquet",
+            args.output.display()
+        ),
+    };
+    let ctx = aftersight::sql::open(&settings.warehouse, &settings.session).await?;
+    let target = Target::from(args.target);
+    let cutoff = match optional_date("--cutoff", args.cutoff.as_deref())? {
+        Some(day) => day,
+        None => target.latest_labelled_cutoff(jobs::data_valid_through(&ctx).await?),
+    };
+    let table =
+        aftersight::models::classifier::snapshot(&ctx, settings.queries.as_deref(), target, cutoff)
+            .await?;
+    let batch = table.to_result_table().batch();
+    let path = &args.output;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let tmp = dir
+        .unwrap_or(std::path::Path::new("."))
+        .join(format!(".features.tmp-{}", std::process::id()));
+    if parquet {
+        aftersight::sql::output::write_parquet(&tmp, &[batch])?;
+    } else {
+        let mut bytes = Vec::new();
+        aftersight::sql::output::write_text(&mut bytes, &[batch], ResultFormat::Csv)?;
+        std::fs::write(&tmp, bytes)?;
+    }
+    std::fs::rename(&tmp, path)?;
+    eprintln!(
+        "wrote {} rows of {} features (cutoff {}) to {}",
+        table.len(),
+        table.names.len(),
+        aftersight::dates::format_date(cutoff),
+        path.display()
+    );
     Ok(())
 }
 
