@@ -45,7 +45,7 @@ for seed in "${seeds[@]}"; do
         first=""
         others=()
         for m in "${months[@]}"; do
-            rows=$("$bin" warranty alerts --warehouse "$wh" --as-of "$m" --format csv | tail -n +2)
+            rows=$("$bin" warranty alerts --warehouse "$wh" --as-of "$m" --out "$work/out" --format csv 2> /dev/null | tail -n +2)
             [ -z "$rows" ] && continue
             if [ "$variant" = none ]; then
                 alarm_months=$((alarm_months + 1))

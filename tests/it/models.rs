@@ -592,6 +592,46 @@ fn tune_ranks_a_grid_and_champion_promotes_by_the_later_window() {
     assert_eq!(cli(&["churn"]).status.code(), Some(2), "a version or --by");
 }
 
+#[test]
+fn features_export_the_table_a_model_trains_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = |file: &str| {
+        aftersight(
+            &repo_root(),
+            &[
+                "features",
+                "churn",
+                "--warehouse",
+                world().warehouse.to_str().unwrap(),
+                "--cutoff",
+                "2025-10-31",
+                "--output",
+                dir.path().join(file).to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = export("churn.csv");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("churn.csv")).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.starts_with("customer_id,recency_days,"), "{header}");
+    assert!(header.ends_with(",label"), "{header}");
+    let table = block_on(async {
+        let ctx = session().await;
+        classifier::snapshot(&ctx, None, Target::Churn, parse_date("2025-10-31").unwrap())
+            .await
+            .unwrap()
+    });
+    assert_eq!(text.lines().count(), table.len() + 1);
+    assert_eq!(export("churn.xlsx").status.code(), Some(2));
+    assert!(!dir.path().join("churn.xlsx").exists());
+}
+
 /// A session over the same warehouse where every table is cut at `cutoff`:
 /// what a run on that day would have seen.
 async fn session_as_of(cutoff: &str) -> SessionContext {
@@ -770,6 +810,8 @@ fn alerts_at(warehouse: &Path, as_of: &str) -> Vec<String> {
             warehouse.to_str().unwrap(),
             "--as-of",
             as_of,
+            "--out",
+            warehouse.parent().unwrap().join("out").to_str().unwrap(),
             "--format",
             "csv",
         ],

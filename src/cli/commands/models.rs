@@ -126,9 +126,9 @@ pub async fn features(args: FeaturesArgs, settings: &Settings) -> anyhow::Result
         Some(day) => day,
         None => target.latest_labelled_cutoff(jobs::data_valid_through(&ctx).await?),
     };
+    let queries = features::default_dir(settings.queries.as_deref());
     let table =
-        aftersight::models::classifier::snapshot(&ctx, settings.queries.as_deref(), target, cutoff)
-            .await?;
+        aftersight::models::classifier::snapshot(&ctx, queries.as_deref(), target, cutoff).await?;
     let batch = table.to_result_table().batch();
     let path = &args.output;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
