@@ -94,6 +94,14 @@ fn versions(dir: &Path) -> Result<Vec<(u32, PathBuf)>, ModelError> {
     Ok(out)
 }
 
+/// The manifest of one saved version folder.
+fn read_manifest(version_dir: &Path) -> Result<ModelManifest, ModelError> {
+    let file = version_dir.join(fsutil::MANIFEST_FILE);
+    let bytes = std::fs::read(&file).map_err(ModelError::io(&file))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ModelError::Input(format!("{}: unreadable manifest: {e}", file.display())))
+}
+
 fn champion(dir: &Path) -> Result<Option<String>, ModelError> {
     let path = dir.join("champion");
     match std::fs::read_to_string(&path) {
@@ -167,11 +175,7 @@ pub fn promote_by(
     let dir = root.join(name);
     let mut scored = Vec::new();
     for (_, path) in versions(&dir)? {
-        let file = path.join(fsutil::MANIFEST_FILE);
-        let bytes = std::fs::read(&file).map_err(ModelError::io(&file))?;
-        let m: ModelManifest = serde_json::from_slice(&bytes).map_err(|e| {
-            ModelError::Input(format!("{}: unreadable manifest: {e}", file.display()))
-        })?;
+        let m = read_manifest(&path)?;
         let chosen = &m.report["algorithm"];
         let value = m.report["time_split"].as_array().and_then(|candidates| {
             candidates
@@ -243,11 +247,7 @@ pub fn list(root: &Path) -> Result<ResultTable, ModelError> {
         for dir in names {
             let champ = champion(&dir)?;
             for (_, path) in versions(&dir)? {
-                let file = path.join(fsutil::MANIFEST_FILE);
-                let bytes = std::fs::read(&file).map_err(ModelError::io(&file))?;
-                let m: ModelManifest = serde_json::from_slice(&bytes).map_err(|e| {
-                    ModelError::Input(format!("{}: unreadable manifest: {e}", file.display()))
-                })?;
+                let m = read_manifest(&path)?;
                 let is_champion = champ.as_deref() == Some(m.version.as_str());
                 rows.push((m, is_champion));
             }
