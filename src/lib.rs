@@ -19,6 +19,7 @@
 //! - [`error`]: the category of any error, which decides the exit code.
 //! - [`pipeline`]: `aftersight run`, the main job, chaining the stages.
 //! - [`warranty`]: emerging-issue alarms with false-discovery control.
+//! - [`terms`]: every domain word a reader sees, in English and Chinese.
 //! - [`usertable`]: a user's own CSV or Parquet table, checked cell by cell.
 //! - [`vin`], [`dates`]: VIN check digits and fast ISO dates.
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
@@ -37,6 +38,7 @@ pub mod report;
 pub mod schema;
 pub mod settings;
 pub mod sql;
+pub mod terms;
 pub mod usertable;
 pub mod vin;
 pub mod warehouse;

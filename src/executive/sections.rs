@@ -8,6 +8,7 @@ use super::{AtRisk, Headline, Risk, Words};
 use crate::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::dates::{Period, add_months, format_date};
 use crate::report::{ReportError, escape_html, png_figure};
+use crate::terms::{self, Kind};
 use crate::warranty::alerts::Alarm;
 
 /// Charts drawn into the page, counted for the manifest.
@@ -189,7 +190,7 @@ impl<'a> Page<'a> {
     /// 3. The emerging-issue alarms standing at the end of the period.
     pub(super) fn risk_section(&mut self) -> Result<Vec<Risk>, ReportError> {
         let (lang, period) = (self.words.lang, self.data.period);
-        let risks = risk_list(&self.data.alarms, &self.data.b10);
+        let risks = risk_list(&self.data.alarms, &self.data.b10, lang);
         let _ = writeln!(
             self.html,
             "<section><h2>{}</h2>",
@@ -544,16 +545,18 @@ fn headline_table(html: &mut String, headline: &[Headline], words: &Words) {
     html.push_str("</table>\n");
 }
 
-fn risk_list(alarms: &[Alarm], b10: &HashMap<String, f64>) -> Vec<Risk> {
+/// The alarms as the page lists them, named in its language.
+fn risk_list(alarms: &[Alarm], b10: &HashMap<String, f64>, lang: Lang) -> Vec<Risk> {
     alarms
         .iter()
         .map(|a| {
-            let cohort = format!("{} {} {}", a.make, a.model, a.model_year);
+            // The reliability stage keys its fits by the English cohort and the component code.
+            let key = format!("{} {} {}", a.make, a.model, a.model_year);
             Risk {
-                b10_months: b10.get(&format!("{cohort}|{}", a.component)).copied(),
+                b10_months: b10.get(&format!("{key}|{}", a.component)).copied(),
                 fleet_b10_months: b10.get(&format!("|{}", a.component)).copied(),
-                cohort,
-                component: a.component.clone(),
+                cohort: terms::cohort(&a.make, &a.model, a.model_year, lang),
+                component: terms::word_or_key(Kind::Component, &a.component, lang),
                 alarm: a.clone(),
             }
         })
@@ -625,96 +628,19 @@ fn p_value_text(p: f64) -> String {
     }
 }
 
-/// The churn features a driver can be, in words a service advisor uses:
-/// `(feature, value above the median, value below it)`, each in English and Chinese.
-const CHURN_DRIVER_WORDS: &[(&str, [&str; 2], [&str; 2])] = &[
-    (
-        "recency_days",
-        ["long since the last visit", "距上次到店时间长"],
-        ["a recent visit", "近期到过店"],
-    ),
-    (
-        "visits",
-        ["many visits", "到店次数多"],
-        ["few visits", "到店次数少"],
-    ),
-    (
-        "visits_capped",
-        ["many visits", "到店次数多"],
-        ["few visits", "到店次数少"],
-    ),
-    (
-        "log_spend",
-        ["high spend", "消费高"],
-        ["low spend", "消费少"],
-    ),
-    (
-        "comebacks",
-        ["a comeback repair", "有返修"],
-        ["no comeback", "无返修"],
-    ),
-    (
-        "long_turnaround_share",
-        ["long waits", "等待时间长"],
-        ["short waits", "等待时间短"],
-    ),
-    (
-        "mean_turnaround_hours",
-        ["slow turnaround", "维修周期长"],
-        ["quick turnaround", "维修周期短"],
-    ),
-    (
-        "csi_shortfall",
-        ["a low CSI score", "满意度评分低"],
-        ["a good CSI score", "满意度评分高"],
-    ),
-    (
-        "answered_survey",
-        ["answered a survey", "填写过问卷"],
-        ["no survey answer", "未填写问卷"],
-    ),
-    (
-        "price_index",
-        ["a price above the station average", "价格高于平均"],
-        ["a price below the station average", "价格低于平均"],
-    ),
-    (
-        "online_channel",
-        ["books online", "线上预约"],
-        ["does not book online", "不使用线上预约"],
-    ),
-    (
-        "o2o_channel",
-        ["books through O2O", "使用O2O渠道"],
-        ["does not use O2O", "不使用O2O渠道"],
-    ),
-    (
-        "vehicles_owned",
-        ["several vehicles", "名下多辆车"],
-        ["one vehicle or none", "名下车辆少"],
-    ),
-    (
-        "vehicle_age_years",
-        ["an older vehicle", "车龄较长"],
-        ["a newer vehicle", "车龄较短"],
-    ),
-];
-
 /// `drivers` of the churn predictions (`;`-separated `feature:high|low`) in the page's language.
 fn driver_words(drivers: &str, lang: Lang) -> String {
-    let k = usize::from(lang == Lang::Zh);
-    let words: Vec<&str> = drivers
+    let words: Vec<String> = drivers
         .split(';')
         .filter(|d| !d.is_empty())
         .map(|d| {
             let (name, side) = d.split_once(':').unwrap_or((d, "high"));
-            CHURN_DRIVER_WORDS
-                .iter()
-                .find(|(feature, _, _)| *feature == name)
-                .map_or(
-                    d,
-                    |(_, high, low)| if side == "low" { low[k] } else { high[k] },
-                )
+            let kind = if side == "low" {
+                Kind::ChurnDriverLow
+            } else {
+                Kind::ChurnDriverHigh
+            };
+            terms::word(kind, name, lang).map_or_else(|| d.to_owned(), str::to_owned)
         })
         .collect();
     if words.is_empty() {
@@ -822,24 +748,6 @@ mod tests {
         );
         assert_eq!(driver_words("csi_shortfall:high", Lang::Zh), "满意度评分低");
         assert_eq!(driver_words("", Lang::En), "–");
-    }
-
-    #[test]
-    fn every_churn_feature_has_driver_words() {
-        let query = include_str!("../../queries/features/churn.sql");
-        let select = &query[query.rfind("SELECT").unwrap()..query.rfind("FROM visits").unwrap()];
-        for line in select.lines() {
-            let Some((_, alias)) = line.trim().trim_end_matches(',').rsplit_once(" AS ") else {
-                continue;
-            };
-            if alias == "label" || alias == "customer_id" {
-                continue;
-            }
-            assert!(
-                CHURN_DRIVER_WORDS.iter().any(|(f, _, _)| *f == alias),
-                "no words for churn feature `{alias}`"
-            );
-        }
     }
 
     #[test]
