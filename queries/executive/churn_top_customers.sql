@@ -15,7 +15,8 @@ WITH active AS (
 SELECT
     c.name,
     c.city,
-    COALESCE(CAST(s.segment AS VARCHAR) || ': ' || s.segment_description, '–') AS segment,
+    COALESCE(s.segment_name, '–') AS segment,
+    COALESCE(s.segment_name_zh, '–') AS segment_zh,
     p.probability,
     a.last_visit,
     a.spend_cny,

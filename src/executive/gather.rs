@@ -142,6 +142,8 @@ fn register_no_segments(ctx: &SessionContext) -> Result<(), SqlError> {
         Field::new("customer_id", DataType::Utf8, true),
         Field::new("segment", DataType::Int64, true),
         Field::new("segment_description", DataType::Utf8, true),
+        Field::new("segment_name", DataType::Utf8, true),
+        Field::new("segment_name_zh", DataType::Utf8, true),
     ]);
     ctx.register_batch(
         "segments_predictions",

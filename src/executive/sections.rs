@@ -308,8 +308,13 @@ impl<'a> Page<'a> {
             height: 320,
             ..ChartOptions::default()
         };
+            let segment_column = if lang == Lang::Zh {
+                "segment_zh"
+            } else {
+                "segment"
+            };
             let columns = Columns {
-                x: Some("segment".into()),
+                x: Some(segment_column.into()),
                 y: vec!["expected_churners".into()],
                 ..Columns::default()
             };
@@ -355,7 +360,13 @@ impl<'a> Page<'a> {
         let (names, cities, segs, last, drivers) = (
             customers.labels("name").map_err(&error)?,
             customers.labels("city").map_err(&error)?,
-            customers.labels("segment").map_err(&error)?,
+            customers
+                .labels(if self.words.lang == Lang::Zh {
+                    "segment_zh"
+                } else {
+                    "segment"
+                })
+                .map_err(&error)?,
             customers.labels("last_visit").map_err(&error)?,
             customers.labels("drivers").map_err(&error)?,
         );

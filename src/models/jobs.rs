@@ -270,6 +270,14 @@ pub async fn predict(
                         .iter()
                         .map(|&l| model.segments[l].description.clone()),
                 )
+                .text(
+                    "segment_name",
+                    labels.iter().map(|&l| model.segments[l].name.clone()),
+                )
+                .text(
+                    "segment_name_zh",
+                    labels.iter().map(|&l| model.segments[l].name_zh.clone()),
+                )
                 .batch();
             (batch, manifest.version)
         }

@@ -46,8 +46,15 @@ pub struct SegmentProfile {
     pub customers: usize,
     /// Mean of every feature, in feature units.
     pub means: Vec<f64>,
-    /// Its traits in plain words.
+    /// Its traits against the average customer, with the numbers.
     pub description: String,
+    /// A name a service manager understands, with the typical mileage: "very
+    /// high mileage, low spend (about 180 km a day)".
+    #[serde(default)]
+    pub name: String,
+    /// The same in Chinese.
+    #[serde(default)]
+    pub name_zh: String,
 }
 
 impl SegmentModel {
@@ -189,9 +196,12 @@ fn describe(model: &SegmentModel, x: &Array2<f64>) -> Vec<SegmentProfile> {
                 .filter(|(z, _)| *z > 0.3)
                 .map(|(_, t)| t.clone())
                 .collect::<Vec<_>>();
+            let (name, name_zh) = segment_names(&model.features, &means);
             SegmentProfile {
                 segment: s,
                 customers: rows.len(),
+                name,
+                name_zh,
                 means,
                 description: if description.is_empty() {
                     "close to the average customer on every feature".into()
@@ -201,6 +211,35 @@ fn describe(model: &SegmentModel, x: &Array2<f64>) -> Vec<SegmentProfile> {
             }
         })
         .collect()
+}
+
+/// A segment's name in English and Chinese from its mean daily mileage and
+/// spend index (the parts it buys against its make's average, in log units),
+/// or its traits when the features are others.
+fn segment_names(features: &[String], means: &[f64]) -> (String, String) {
+    let mean_of = |name: &str| features.iter().position(|f| f == name).map(|i| means[i]);
+    let (Some(log_km), Some(spend)) = (mean_of("log_km_per_day"), mean_of("spend_index")) else {
+        return ("–".into(), "–".into());
+    };
+    let km = log_km.exp_m1();
+    let (mileage, mileage_zh) = match km {
+        k if k < 35.0 => ("short daily drives", "日常短途"),
+        k if k < 70.0 => ("average mileage", "里程一般"),
+        k if k < 130.0 => ("high mileage", "高里程"),
+        _ => (
+            "very high mileage, ride-hailing-like",
+            "超高里程（类似网约车）",
+        ),
+    };
+    let (spending, spending_zh) = match spend {
+        s if s < -0.3 => ("low spend", "消费低"),
+        s if s > 0.3 => ("high spend", "消费高"),
+        _ => ("average spend", "消费一般"),
+    };
+    (
+        format!("{mileage}, {spending} (about {km:.0} km a day)"),
+        format!("{mileage_zh}、{spending_zh}（约{km:.0}公里/天）"),
+    )
 }
 
 /// "km_per_day much higher (180 vs 48)": features named `log_x` (ln(1 + x))

@@ -456,6 +456,24 @@ fn segments_recover_the_planted_segments() {
     assert!(ari >= 0.8, "adjusted Rand index {ari}");
     assert_eq!(model.segments.len(), 5);
     assert!(model.segments.iter().all(|s| !s.description.is_empty()));
+    // The names say what the planted segment of most of its customers is like (truth.json's descriptions).
+    for (segment, planted) in model.segments.iter().zip(&report.planted_majority) {
+        let expected = match planted.as_deref() {
+            Some("ride_hailing") => "very high mileage",
+            Some("urban_commuter") => "short daily drives",
+            Some("premium_loyal") => "high spend",
+            Some("budget_diy") => "low spend",
+            Some("family_long_distance") => "high mileage",
+            other => panic!("segment {} has planted majority {other:?}", segment.segment),
+        };
+        assert!(
+            segment.name.contains(expected),
+            "{planted:?}: {} ({})",
+            segment.name,
+            segment.description
+        );
+        assert!(segment.name_zh.contains("公里/天"), "{}", segment.name_zh);
+    }
 }
 
 /// How far below the failure oracle's ROC AUC the model may be at scale 0.1

@@ -614,21 +614,27 @@ fn run_executive(
         ),
     ])
     .unwrap();
-    let (ids, labels, descriptions) = if segments {
+    let (ids, labels, names, names_zh) = if segments {
         (
             vec!["C00000001", "C00000002"],
             vec![0, 1],
             vec!["loyal", "lapsing"],
+            vec!["忠诚", "流失中"],
         )
     } else {
-        (vec![], vec![], vec![])
+        (vec![], vec![], vec![], vec![])
     };
     let segments = RecordBatch::try_from_iter([
         ("customer_id", Arc::new(StringArray::from(ids)) as _),
         ("segment", Arc::new(Int64Array::from(labels)) as _),
         (
             "segment_description",
-            Arc::new(StringArray::from(descriptions)) as _,
+            Arc::new(StringArray::from(names.clone())) as _,
+        ),
+        ("segment_name", Arc::new(StringArray::from(names)) as _),
+        (
+            "segment_name_zh",
+            Arc::new(StringArray::from(names_zh)) as _,
         ),
     ])
     .unwrap();
@@ -659,15 +665,15 @@ fn executive_queries_match_the_hand_worked_answers() {
         "churn_by_segment",
         &run_executive(&wh, "churn_by_segment", true, &[]),
         &[
-            &["1: lapsing", "1", "0.9", "0.9"],
-            &["–", "1", "0.5", "0.5"],
-            &["0: loyal", "1", "0.2", "0.2"],
+            &["lapsing", "流失中", "1", "0.9", "0.9"],
+            &["–", "–", "1", "0.5", "0.5"],
+            &["loyal", "忠诚", "1", "0.2", "0.2"],
         ],
     );
     // Without segment predictions everyone is "–": 3 customers, 1.6 expected, mean 0.5333.
     let unsegmented = run_executive(&wh, "churn_by_segment", false, &[]);
     assert_eq!(unsegmented.len(), 1, "{unsegmented:?}");
-    assert_eq!(&unsegmented[0][..3], ["–", "3", "1.6"]);
+    assert_eq!(&unsegmented[0][..4], ["–", "–", "3", "1.6"]);
     // As of 2026-10-31 every order is in the 12 months. Spend (labour + parts): C1 RO1 500 + RO2 940
     // + RO3 220 + RO8 5100 + RO9 725 + RO10 570 = 8055; C2 RO4 475; C3 RO5 1350 + RO6 400 + RO7 350 = 2100.
     // At stake: C1 0.2 × 8055 = 1611, C3 0.5 × 2100 = 1050, C2 0.9 × 475 = 427.5.
@@ -678,7 +684,8 @@ fn executive_queries_match_the_hand_worked_answers() {
             &[
                 "王伟",
                 "上海",
-                "0: loyal",
+                "loyal",
+                "忠诚",
                 "0.2",
                 "2026-10-28T09:00:00",
                 "8055.0",
@@ -689,6 +696,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "张强",
                 "上海",
                 "–",
+                "–",
                 "0.5",
                 "2026-10-30T08:00:00",
                 "2100.0",
@@ -698,7 +706,8 @@ fn executive_queries_match_the_hand_worked_answers() {
             &[
                 "李娜",
                 "上海",
-                "1: lapsing",
+                "lapsing",
+                "流失中",
                 "0.9",
                 "2026-09-05T08:00:00",
                 "475.0",
@@ -722,6 +731,7 @@ fn executive_queries_match_the_hand_worked_answers() {
                 "张强",
                 "上海",
                 "–",
+                "–",
                 "0.5",
                 "2026-09-20T08:00:00",
                 "1350.0",
@@ -731,7 +741,8 @@ fn executive_queries_match_the_hand_worked_answers() {
             &[
                 "李娜",
                 "上海",
-                "1: lapsing",
+                "lapsing",
+                "流失中",
                 "0.9",
                 "2026-09-05T08:00:00",
                 "475.0",
@@ -749,7 +760,8 @@ fn executive_queries_match_the_hand_worked_answers() {
             &[
                 "王伟",
                 "上海",
-                "0: loyal",
+                "loyal",
+                "忠诚",
                 "0.2",
                 "2026-10-28T09:00:00",
                 "1295.0",
@@ -759,6 +771,7 @@ fn executive_queries_match_the_hand_worked_answers() {
             &[
                 "张强",
                 "上海",
+                "–",
                 "–",
                 "0.5",
                 "2026-10-30T08:00:00",
