@@ -83,7 +83,7 @@ def export_failure(warehouse, path):
     subprocess.run([str(TARGET / "release/aftersight"), "features", "failure", "--warehouse", warehouse,
                     "--output", str(raw)], check=True)
     df = pd.read_parquet(raw)
-    df = df.drop(columns=[c for c in df.columns if df[c].dtype == object])
+    df = df[[c for c in df.columns if c == "label" or pd.api.types.is_float_dtype(df[c])]]
     df["label"] = df.pop("label").astype(int)
     df.to_csv(path, index=False)
 

@@ -135,21 +135,38 @@ struct Bin {
     rows: u32,
 }
 
-/// Histograms of every feature for a set of rows.
+/// Rows below which a node's histograms are counted on one thread.
+const PARALLEL_ROWS: usize = 20_000;
+
+/// Histograms of every feature for a set of rows; large nodes split the
+/// features across the machine's cores.
 fn histogram(bins: &[Vec<u8>], rows: &[u32], g: &[f64], h: &[f64]) -> Vec<[Bin; MAX_BINS]> {
-    bins.iter()
-        .map(|column| {
-            let mut hist = [Bin::default(); MAX_BINS];
-            for &r in rows {
-                let r = r as usize;
-                let b = &mut hist[column[r] as usize];
-                b.gradient += g[r];
-                b.hessian += h[r];
-                b.rows += 1;
-            }
-            hist
-        })
-        .collect()
+    let one = |column: &Vec<u8>| {
+        let mut hist = [Bin::default(); MAX_BINS];
+        for &r in rows {
+            let r = r as usize;
+            let b = &mut hist[column[r] as usize];
+            b.gradient += g[r];
+            b.hessian += h[r];
+            b.rows += 1;
+        }
+        hist
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || rows.len() < PARALLEL_ROWS || bins.len() < 2 {
+        return bins.iter().map(one).collect();
+    }
+    let per_thread = bins.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = bins
+            .chunks(per_thread)
+            .map(|features| scope.spawn(move || features.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a histogram thread does not panic"))
+            .collect()
+    })
 }
 
 /// The best split of a node: `(gain, feature, bin)`; left takes bins ≤ `bin`.
