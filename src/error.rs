@@ -52,6 +52,13 @@ impl Category {
                 }
             });
         }
+        if let Some(e) = err.downcast_ref::<crate::warranty::nevada::NevadaError>() {
+            use crate::warranty::nevada::NevadaError;
+            return Some(match e {
+                NevadaError::Read { .. } => Category::Io,
+                NevadaError::Rejected { .. } | NevadaError::Fit { .. } => Category::InputRejected,
+            });
+        }
         if let Some(e) = err.downcast_ref::<ReportError>() {
             return match e {
                 ReportError::NoData { .. } => Some(Category::NoData),

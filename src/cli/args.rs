@@ -938,6 +938,51 @@ pub struct WarrantyArgs {
 pub enum WarrantyAction {
     /// Emerging-issue alarms: cohorts whose component failures run above their peers', with false-discovery control.
     Alerts(AlertsArgs),
+    /// Fit a Nevada chart (shipments and returns, from a spreadsheet) and forecast its returns.
+    Nevada(NevadaArgs),
+}
+
+/// `aftersight warranty nevada`.
+#[derive(Args, Debug)]
+#[command(
+    after_long_help = "The CSV has a column `period` (the shipment period, YYYY-MM), a column `shipped`
+(units) and one column per later return period, named by its YYYY-MM label, holding the returns
+counted in that period for that shipment (blank where not yet observed, or in periods up to the
+shipment's own). A return j periods after shipment is a failure at age j; the units not returned
+are suspensions at the age of the shipment's last observed period. The two-parameter Weibull law
+is fitted by maximum likelihood. Each observed cell's expected returns are the units still out at
+the start of its period times the fitted chance of failing in it; its error is expected minus
+observed and z is the error over the sample standard deviation of all cells' errors. --forecast N
+adds every shipment's expected returns for the N periods after its last observed one.
+
+Exit codes: 0 fitted, 1 the file cannot be read, 3 the table was rejected (file, line, column and
+what was expected are named) or its returns cannot be fitted.
+
+Examples:
+  aftersight warranty nevada --input shipments.csv
+  aftersight warranty nevada --input shipments.csv --forecast 6 --format json > nevada.json"
+)]
+pub struct NevadaArgs {
+    /// The Nevada table (CSV with a header).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Periods to forecast past each shipment's last observed period.
+    #[arg(long, default_value_t = 0)]
+    pub forecast: u32,
+    /// Output format: table, csv (cells and forecast rows) or json (beta, eta, fit, cells, forecast).
+    #[arg(long, value_enum, default_value_t = NevadaFormat::Table)]
+    pub format: NevadaFormat,
+}
+
+/// How `aftersight warranty nevada` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NevadaFormat {
+    /// The fit, then aligned tables of the cells and the forecast.
+    Table,
+    /// One CSV of cells and forecast rows, told apart by `kind`.
+    Csv,
+    /// One JSON object.
+    Json,
 }
 
 /// `aftersight warranty alerts`.

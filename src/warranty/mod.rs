@@ -1,8 +1,9 @@
-//! Warranty intelligence that looks forward. So far: emerging-issue alarms
-//! with false-discovery control ([`alerts`]), read from the queries in
-//! `queries/warranty/`.
+//! Warranty intelligence that looks forward: emerging-issue alarms with
+//! false-discovery control ([`alerts`], read from the queries in
+//! `queries/warranty/`) and Nevada charts of spreadsheets ([`nevada`]).
 
 pub mod alerts;
+pub mod nevada;
 
 use std::path::{Path, PathBuf};
 

@@ -118,6 +118,86 @@ fn grouped_weibull_agrees_with_lifelines_interval_censoring() {
 }
 
 #[test]
+fn nevada_agrees_with_the_reliability_package() {
+    let folder = repo_root().join("tests/fixtures/nevada");
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("reference.json")).unwrap()).unwrap();
+    let input = folder.join("shipments.csv");
+    let out = aftersight(
+        &folder,
+        &[
+            "warranty",
+            "nevada",
+            "--input",
+            input.to_str().unwrap(),
+            "--forecast",
+            "3",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for package in ["reliability", "lifelines"] {
+        for key in ["beta", "eta"] {
+            let (g, w) = (
+                got[key].as_f64().unwrap(),
+                reference[package][key].as_f64().unwrap(),
+            );
+            assert!((g / w - 1.0).abs() < 1e-3, "{package} {key}: {g} vs {w}");
+        }
+    }
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    assert_eq!(
+        f(&got["fit"], "failures") as u64,
+        reference["failures"].as_u64().unwrap()
+    );
+    assert_eq!(
+        f(&got["fit"], "n") as u64 - f(&got["fit"], "failures") as u64,
+        reference["suspensions"].as_u64().unwrap()
+    );
+    let cells = got["cells"].as_array().unwrap();
+    // 11 shipments observed for 11, 10, ..., 1 periods.
+    assert_eq!(cells.len(), 66);
+    let observed: f64 = cells.iter().map(|c| f(c, "observed")).sum();
+    assert_eq!(observed as u64, reference["failures"].as_u64().unwrap());
+    // A good fit explains the cells: errors near zero on the whole, z of unit spread.
+    let expected: f64 = cells.iter().map(|c| f(c, "expected")).sum();
+    assert!(
+        (expected / observed - 1.0).abs() < 0.05,
+        "{expected} vs {observed}"
+    );
+    let z2: f64 = cells.iter().map(|c| f(c, "z").powi(2)).sum::<f64>() / 65.0;
+    assert!(z2 < 1.1 && z2 > 0.9, "{z2}");
+    let forecast = got["forecast"].as_array().unwrap();
+    assert_eq!(forecast.len(), 33);
+    assert!(forecast.iter().all(|c| f(c, "expected") > 0.0));
+    assert_eq!(forecast[0]["return_period"], "2026-01");
+
+    let mut bad = std::fs::read_to_string(&input).unwrap();
+    bad = bad.replacen(",2,3,", ",2,x,", 1);
+    let bad_path = std::env::temp_dir().join(format!("nevada-bad-{}.csv", std::process::id()));
+    std::fs::write(&bad_path, bad).unwrap();
+    let out = aftersight(
+        &folder,
+        &["warranty", "nevada", "--input", bad_path.to_str().unwrap()],
+        &[],
+    );
+    std::fs::remove_file(&bad_path).unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains(":2: column `2025-03`: a whole number"),
+        "{message}"
+    );
+}
+
+#[test]
 fn reliability_fit_and_mcf_read_any_table() {
     let input = fixtures().join("wear_out.csv");
     let plot_dir = tempfile::tempdir().unwrap();

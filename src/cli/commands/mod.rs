@@ -66,6 +66,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Warranty(args) => {
             let out = match &args.action {
                 super::args::WarrantyAction::Alerts(alerts) => &alerts.out,
+                super::args::WarrantyAction::Nevada(_) => &None,
             };
             let settings = with_out(out)?;
             warranty::run(args, &settings).await
