@@ -152,16 +152,31 @@ fn kpis_match_the_hand_worked_answers() {
             &["warranty", "2", "15", "15", "24", "1"],
         ],
     );
-    // One vehicle per model. Qin PLUS: WC1 approved 940 and WC2 rejected -> 200 per 100, 940 per vehicle, 0.5 / 0.5.
-    // Corolla and Lavida: no claims, so no approval or rejection rate.
+    // One vehicle per model, in service from registration to the end of the data (2026-10-31, the day after
+    // RO6): Qin PLUS 2023-09-01 (1156 days = 3.16 years), Lavida 2022-08-01 (1552 = 4.25), Corolla 2021-06-01
+    // (1978 = 5.42). Qin: WC1 approved 940 and WC2 rejected -> 2 / 3.165 years = 63.19 per 100, 297.00 per
+    // vehicle-year, 0.5 / 0.5. Corolla and Lavida: no claims, so no approval or rejection rate.
     cases.insert(
         "warranty_claim_rate",
         vec![
             &[
-                "BYD", "Qin PLUS", "2024", "1", "2", "200", "940", "0.5", "0.5",
+                "BYD", "Qin PLUS", "2024", "1", "3.16", "2", "63.19", "297", "0.5", "0.5",
             ],
-            &["Toyota", "Corolla", "2022", "1", "0", "0", "0", "", ""],
-            &["Volkswagen", "Lavida", "2023", "1", "0", "0", "0", "", ""],
+            &[
+                "Toyota", "Corolla", "2022", "1", "5.42", "0", "0", "0", "", "",
+            ],
+            &[
+                "Volkswagen",
+                "Lavida",
+                "2023",
+                "1",
+                "4.25",
+                "0",
+                "0",
+                "0",
+                "",
+                "",
+            ],
         ],
     );
     // Repairs and warranty only: water pump RO5 (1350) + RO6 (400); brake pads RO2 (940) + RO3 (220); battery RO9 (725).
@@ -337,6 +352,32 @@ fn kpis_match_the_hand_worked_answers() {
     for (name, expected) in cases {
         assert_rows(name, &run_query(&wh, name, &[]), &expected);
     }
+    // In 2021 only the Corolla was on the road, from 2021-06-01: 214 days = 0.59 vehicle-years.
+    assert_rows(
+        "warranty_claim_rate 2021",
+        &run_query(
+            &wh,
+            "warranty_claim_rate",
+            &[("start", "2021-01-01"), ("end", "2022-01-01")],
+        ),
+        &[&[
+            "Toyota", "Corolla", "2022", "1", "0.59", "0", "0", "0", "", "",
+        ]],
+    );
+    // In September 2026 each vehicle adds 30 days (0.0821 years); both Qin claims fall in it:
+    // 2 claims in 0.0821 vehicle-years = 2435 per 100 vehicle-years, 940 × 365.25 / 30 = 11444.50 CNY per vehicle-year.
+    assert_rows(
+        "warranty_claim_rate 2026-09",
+        &run_query(
+            &wh,
+            "warranty_claim_rate",
+            &[("start", "2026-09-01"), ("end", "2026-10-01")],
+        )[..1],
+        &[&[
+            "BYD", "Qin PLUS", "2024", "1", "0.08", "2", "2435", "11444.5", "0.5", "0.5",
+        ]],
+    );
+
     // Up to MIS 40 only the Qin's two brake-pad repairs count.
     assert_rows(
         "iptv_by_mis 40",
