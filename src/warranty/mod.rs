@@ -3,7 +3,10 @@
 //! `queries/warranty/`) and Nevada charts of spreadsheets ([`nevada`]).
 
 pub mod alerts;
+pub mod coverage;
+pub mod fleet;
 pub mod nevada;
+pub mod triangle;
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +55,26 @@ pub enum WarrantyError {
         #[source]
         source: std::io::Error,
     },
+    /// Polars failed on a step of the warranty frames.
+    #[error("could not {what}")]
+    Polars {
+        /// The step.
+        what: String,
+        /// Cause.
+        #[source]
+        source: polars::prelude::PolarsError,
+    },
+    /// A warehouse column has an unexpected type.
+    #[error("column `{column}`: expected {expected}")]
+    Column {
+        /// The column.
+        column: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// The warehouse manifest could not be read.
+    #[error("{0}")]
+    Warehouse(String),
     /// The alarms could not be encoded as Parquet.
     #[error("could not encode the alarms")]
     Encode(#[source] crate::sql::output::OutputError),
