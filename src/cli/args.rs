@@ -940,6 +940,57 @@ pub enum WarrantyAction {
     Alerts(AlertsArgs),
     /// Fit a Nevada chart (shipments and returns, from a spreadsheet) and forecast its returns.
     Nevada(NevadaArgs),
+    /// The months-in-service triangle: vehicles at risk, claims, repairs and cost per cohort and month in service.
+    Triangle(OutlookArgs),
+    /// Claims forecast and warranty reserve from the fitted life laws, with a backtest when the data allows.
+    Forecast(OutlookArgs),
+    /// Parts demand per station, component and month, and the stock that meets it with 95 % probability.
+    Parts(OutlookArgs),
+}
+
+/// `aftersight warranty triangle|forecast|parts`.
+#[derive(Args, Debug)]
+#[command(
+    after_long_help = "All three read the warehouse as it was at the end of --as-of (default: the last day of
+data) and write the whole outlook (triangle, forecast, reserve, parts demand, the laws used) as
+Parquet with a manifest.json under OUT/warranty/outlook/, or OUT/warranty/as_of=DATE/ with --as-of.
+
+Exposure: a vehicle is at risk while covered: factory cover from first registration (each make's
+months and km; a traction battery 96 months / 150,000 km), certified-used cover 12 months /
++20,000 km from the sale, extended cover for the months bought, up to 200,000 km; a sale ends the
+previous owner's covers. Mileage limits are reached on the day the vehicle's odometer estimate
+says (its readings interpolated, then its current owner's pace). Each day counts under the first
+cover that applies (factory, certified, extended), as claims are booked.
+
+Forecast: per component a Weibull law of the time to failure, in months or in km (the one whose
+likelihood of the months in service is higher), per make and powertrain with 50 or more failures;
+conditional on each part's age since its last repair, with renewals; failures while covered turn
+into claims at the component's observed claims per failure and cost its mean paid claim.
+90 % intervals: the delta method for the laws' parameters, then a negative binomial count (Poisson
+noise plus parameter variance); the reserve's interval adds the spread of claim amounts (gamma).
+When the warehouse has months after --as-of, each is compared with the claims booked then by the
+fleet of --as-of. Parts stock: the 95 % Poisson quantile of the expected orders at the station
+each vehicle visits most.
+
+Examples:
+  aftersight warranty triangle --format csv > triangle.csv
+  aftersight warranty forecast --horizon 12
+  aftersight warranty forecast --as-of 2025-10-31 --horizon 6 --format json
+  aftersight warranty parts --horizon 3"
+)]
+pub struct OutlookArgs {
+    /// Read the warehouse as of the end of this day (default: the last day of data).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Months to forecast month by month (parts: months of demand).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Output root: the outlook goes to OUT/warranty/ [default: aftersight-out].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ResultFormatArg::Table)]
+    pub format: ResultFormatArg,
 }
 
 /// `aftersight warranty nevada`.

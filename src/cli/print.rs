@@ -107,3 +107,108 @@ pub fn tables<'a>(rows: impl Iterator<Item = (&'a str, u64, u64, u64)>) {
         );
     }
 }
+
+/// A Polars frame (the warranty module's tables) as an aligned table, CSV or JSON on standard output.
+pub fn frame(frame: &polars::prelude::DataFrame, format: ResultFormat) -> anyhow::Result<()> {
+    use polars::prelude::AnyValue;
+    use std::io::Write as _;
+    let names: Vec<String> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let cell = |v: AnyValue| -> serde_json::Value {
+        match v {
+            AnyValue::Null => serde_json::Value::Null,
+            AnyValue::Boolean(b) => b.into(),
+            AnyValue::String(s) => s.into(),
+            AnyValue::StringOwned(s) => s.as_str().into(),
+            AnyValue::Float64(x) => {
+                serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, Into::into)
+            }
+            AnyValue::Float32(x) => serde_json::Number::from_f64(f64::from(x))
+                .map_or(serde_json::Value::Null, Into::into),
+            AnyValue::Int64(x) => x.into(),
+            AnyValue::Int32(x) => x.into(),
+            AnyValue::UInt32(x) => x.into(),
+            AnyValue::UInt64(x) => x.into(),
+            other => other.to_string().into(),
+        }
+    };
+    let mut rows: Vec<Vec<serde_json::Value>> = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let row = frame.get_row(i)?;
+        rows.push(row.0.into_iter().map(cell).collect());
+    }
+    let text = |v: &serde_json::Value, round: bool| match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) if round && n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            format!("{:.3}", x)
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
+        }
+        other => other.to_string(),
+    };
+    let mut out = std::io::stdout().lock();
+    match format {
+        ResultFormat::Json => {
+            let objects: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .into_iter()
+                .map(|r| names.iter().cloned().zip(r).collect())
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&objects)?)?;
+        }
+        ResultFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(&names)?;
+            for r in &rows {
+                writer.write_record(r.iter().map(|v| text(v, false)))?;
+            }
+            writer.flush()?;
+        }
+        ResultFormat::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| r.iter().map(|v| text(v, true)).collect())
+                .collect();
+            let widths: Vec<usize> = (0..names.len())
+                .map(|j| {
+                    cells
+                        .iter()
+                        .map(|r| r[j].chars().count())
+                        .chain([names[j].len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let numeric: Vec<bool> = (0..names.len())
+                .map(|j| rows.iter().all(|r| r[j].is_number() || r[j].is_null()))
+                .collect();
+            let line = |values: &[String]| {
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, v)| {
+                        if numeric[j] {
+                            format!("{v:>w$}", w = widths[j])
+                        } else {
+                            format!("{v:<w$}", w = widths[j])
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            };
+            writeln!(out, "{}", line(&names))?;
+            for r in &cells {
+                writeln!(out, "{}", line(r).trim_end())?;
+            }
+        }
+        ResultFormat::Parquet => usage!(
+            "use --format table, csv or json here (the tables are written as Parquet under --out)"
+        ),
+    }
+    Ok(())
+}

@@ -5,7 +5,9 @@
 pub mod alerts;
 pub mod coverage;
 pub mod fleet;
+pub mod forecast;
 pub mod nevada;
+pub mod outlook;
 pub mod triangle;
 
 use std::path::{Path, PathBuf};
@@ -83,6 +85,16 @@ pub enum WarrantyError {
 /// Where the warranty stage publishes its alarms under an output root.
 pub fn alarms_path(out: &Path) -> PathBuf {
     out.join("warranty").join("alarms.parquet")
+}
+
+/// Where the warranty stage publishes the outlook as of the last day of data.
+pub fn outlook_dir(out: &Path) -> PathBuf {
+    out.join("warranty").join("outlook")
+}
+
+/// Where the warranty stage publishes its backtest (the outlook as of an earlier day).
+pub fn backtest_dir(out: &Path) -> PathBuf {
+    out.join("warranty").join("backtest")
 }
 
 /// Writes the alarms to `OUT/warranty/alarms.parquet` atomically and returns the path.

@@ -67,6 +67,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             let out = match &args.action {
                 super::args::WarrantyAction::Alerts(alerts) => &alerts.out,
                 super::args::WarrantyAction::Nevada(_) => &None,
+                super::args::WarrantyAction::Triangle(o)
+                | super::args::WarrantyAction::Forecast(o)
+                | super::args::WarrantyAction::Parts(o) => &o.out,
             };
             let settings = with_out(out)?;
             warranty::run(args, &settings).await

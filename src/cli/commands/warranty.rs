@@ -1,4 +1,5 @@
-//! `aftersight warranty`: emerging-issue alarms and Nevada charts.
+//! `aftersight warranty`: emerging-issue alarms, the triangle, forecast,
+//! reserve and parts demand, and Nevada charts.
 
 use aftersight::dates::Period;
 use aftersight::models::ResultTable;
@@ -7,7 +8,9 @@ use aftersight::sql::output::ResultFormat;
 use aftersight::warranty::{self, alerts, nevada};
 
 use super::optional_date;
-use crate::cli::args::{AlertsArgs, NevadaArgs, NevadaFormat, WarrantyAction, WarrantyArgs};
+use crate::cli::args::{
+    AlertsArgs, NevadaArgs, NevadaFormat, OutlookArgs, WarrantyAction, WarrantyArgs,
+};
 use crate::cli::{print, usage};
 
 /// Runs `aftersight warranty` and its subcommands.
@@ -15,6 +18,9 @@ pub async fn run(args: WarrantyArgs, settings: &Settings) -> anyhow::Result<()> 
     match args.action {
         WarrantyAction::Alerts(alerts_args) => alarms(alerts_args, settings).await,
         WarrantyAction::Nevada(nevada_args) => nevada_chart(&nevada_args),
+        WarrantyAction::Triangle(o) => outlook(o, settings, View::Triangle).await,
+        WarrantyAction::Forecast(o) => outlook(o, settings, View::Forecast).await,
+        WarrantyAction::Parts(o) => outlook(o, settings, View::Parts).await,
     }
 }
 
@@ -121,4 +127,85 @@ fn rows_table(chart: &nevada::Nevada, raw: bool) -> ResultTable {
         .float("expected", rows.iter().map(|r| round(r.4, 3)))
         .float("error", rows.iter().map(|r| round(r.5, 3)))
         .float("z", rows.iter().map(|r| round(r.6, 3)))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum View {
+    Triangle,
+    Forecast,
+    Parts,
+}
+
+async fn outlook(args: OutlookArgs, settings: &Settings, view: View) -> anyhow::Result<()> {
+    use aftersight::warranty::outlook::{self, OutlookConfig};
+    let ctx = aftersight::sql::open(&settings.warehouse, &settings.session).await?;
+    let given = optional_date("--as-of", args.as_of.as_deref())?;
+    let as_of = match given {
+        Some(day) => day,
+        None => aftersight::models::jobs::data_valid_through(&ctx).await?,
+    };
+    let horizon = args
+        .horizon
+        .unwrap_or(if view == View::Parts { 3 } else { 6 });
+    if horizon == 0 || horizon > 60 {
+        usage!("--horizon must be 1 to 60 months, got {horizon}");
+    }
+    let config = OutlookConfig {
+        as_of,
+        horizon: if view == View::Parts { 6 } else { horizon },
+        parts_horizon: if view == View::Parts { horizon } else { 3 },
+        terms: aftersight::warranty::coverage::CoverageTerms::catalog(),
+    };
+    let result = outlook::outlook(&settings.warehouse, &config)?;
+    let dir = match given {
+        Some(day) => warranty::outlook_dir(&settings.out)
+            .with_file_name(format!("as_of={}", aftersight::dates::format_date(day))),
+        None => warranty::outlook_dir(&settings.out),
+    };
+    let manifest = outlook::write(&dir, &result, &config)?;
+    eprintln!(
+        "warranty outlook as of {} written to {}",
+        manifest.as_of,
+        dir.display()
+    );
+    let format = ResultFormat::from(args.format);
+    match view {
+        View::Triangle => print::frame(&result.triangle, format),
+        View::Parts => print::frame(&outlook::parts_frame(&result.forecast)?, format),
+        View::Forecast => {
+            if format == ResultFormat::Json {
+                return print::json(&serde_json::json!({
+                    "as_of": manifest.as_of,
+                    "months": result.forecast.months,
+                    "reserve": result.forecast.reserve,
+                    "reserve_cny": manifest.reserve_cny,
+                    "backtest": manifest.backtest,
+                }));
+            }
+            if format == ResultFormat::Csv {
+                return print::frame(&outlook::forecast_frame(&result.forecast)?, format);
+            }
+            print::frame(&outlook::months_frame(&result.forecast)?, format)?;
+            let (mean, lo, hi) = manifest.reserve_cny;
+            println!(
+                "\nwarranty reserve (all future claims of the fleet under cover): {mean:.0} CNY, 90 % interval {lo:.0} to {hi:.0}"
+            );
+            if let Some(b) = &manifest.backtest {
+                println!(
+                    "backtest over {} months: {:.0} claims forecast, {} booked ({:+.1} %); triangle rates {:.0}; 90 % intervals held {:.0} % of {} month x component cells",
+                    b.months,
+                    b.forecast_claims,
+                    b.actual_claims,
+                    100.0 * b.total_error,
+                    b.triangle_claims,
+                    100.0 * b.interval_coverage,
+                    b.cells
+                );
+                for (c, f, a, e) in &b.components {
+                    println!("  {c}: {f:.0} forecast, {a} booked ({:+.1} %)", 100.0 * e);
+                }
+            }
+            Ok(())
+        }
+    }
 }
