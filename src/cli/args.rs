@@ -134,7 +134,7 @@ impl From<ResultFormatArg> for aftersight::sql::output::ResultFormat {
 /// `aftersight run`.
 #[derive(Args, Debug)]
 #[command(
-    after_long_help = "Stages: raw, ingest, kpis, report, reliability, models, summary. A stage whose inputs
+    after_long_help = "Stages: raw, ingest, kpis, reliability, warranty, report, models, summary. A stage whose inputs
 have not changed since the last run (same warehouse files, queries, version and settings) is
 skipped and says so; --force reruns it. OUT/run.json records every stage as it finishes (timing,
 rows, fingerprint, outcome, the error of a failed stage), so an interrupted run can simply be

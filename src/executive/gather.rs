@@ -32,6 +32,69 @@ pub(crate) struct Gathered {
     pub(super) churn: Option<Churn>,
     /// The station scorecard, best first, with a `station` label "name (id)".
     pub(super) scorecard: Frame,
+    /// The warranty stage's outlook, when it has run.
+    pub(super) warranty: Option<WarrantyOutlook>,
+}
+
+/// The warranty outlook as the page shows it.
+pub(crate) struct WarrantyOutlook {
+    /// The outlook's as-of day.
+    pub(super) as_of: String,
+    /// The reserve: expected, lower and upper 90 %, CNY.
+    pub(super) reserve: (f64, f64, f64),
+    /// The reserve a month earlier, and its as-of day.
+    pub(super) previous: Option<(f64, String)>,
+    /// The backtest months: forecast, interval and actual claims.
+    pub(super) backtest: Frame,
+    /// The backtest's as-of day.
+    pub(super) backtest_as_of: Option<String>,
+}
+
+/// Reads the warranty stage's manifests and runs the backtest query over its tables.
+async fn warranty_outlook(
+    ctx: &SessionContext,
+    config: &SummaryConfig,
+    warranty_queries: &[QueryFile],
+) -> Result<Option<WarrantyOutlook>, ReportError> {
+    let manifest = |dir: std::path::PathBuf| -> Option<serde_json::Value> {
+        let bytes = std::fs::read(dir.join(crate::fsutil::MANIFEST_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let Some(now) = manifest(crate::warranty::outlook_dir(&config.out)) else {
+        return Ok(None);
+    };
+    let reserve = |m: &serde_json::Value| -> Option<(f64, f64, f64)> {
+        let r = m["reserve_cny"].as_array()?;
+        Some((
+            r.first()?.as_f64()?,
+            r.get(1)?.as_f64()?,
+            r.get(2)?.as_f64()?,
+        ))
+    };
+    let Some(current) = reserve(&now) else {
+        return Ok(None);
+    };
+    let previous = manifest(crate::warranty::previous_dir(&config.out))
+        .and_then(|m| Some((reserve(&m)?.0, m["as_of"].as_str()?.to_owned())));
+    let published = sql::register_warranty(ctx, &config.out).await?;
+    let (backtest, backtest_as_of) = if published
+        .iter()
+        .any(|t| t == "warranty_backtest_forecast_by_month")
+    {
+        let query = find(warranty_queries, "outlook_backtest", "queries/warranty")?;
+        let as_of = manifest(crate::warranty::backtest_dir(&config.out))
+            .and_then(|m| m["as_of"].as_str().map(str::to_owned));
+        (execute(ctx, query, &[]).await?, as_of)
+    } else {
+        (Frame::new(), None)
+    };
+    Ok(Some(WarrantyOutlook {
+        as_of: now["as_of"].as_str().unwrap_or_default().to_owned(),
+        reserve: current,
+        previous,
+        backtest,
+        backtest_as_of,
+    }))
 }
 
 /// The churn section's tables.
@@ -117,6 +180,7 @@ pub(crate) async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportErr
         .run(&ctx, "station_scorecard", &period_params)
         .await?;
     let names = runner.run_own(&ctx, "station_names", &[]).await?;
+    let warranty = warranty_outlook(&ctx, config, &warranty_queries).await?;
     Ok(Gathered {
         period,
         valid_through,
@@ -127,6 +191,7 @@ pub(crate) async fn gather(config: &SummaryConfig) -> Result<Gathered, ReportErr
         b10,
         churn,
         scorecard: label_stations(&scorecard, &names).map_err(figure_error("station_scorecard"))?,
+        warranty,
     })
 }
 

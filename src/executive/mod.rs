@@ -176,6 +176,7 @@ fn render(
     let headline = page.headline_section()?;
     page.trend_section()?;
     let risks = page.risk_section()?;
+    page.warranty_section()?;
     let at_risk = page.churn_section()?;
     page.scorecard_section()?;
     let words = Words { lang };

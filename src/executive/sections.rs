@@ -265,6 +265,133 @@ impl<'a> Page<'a> {
         Ok(risks)
     }
 
+    /// 3b. The warranty outlook: the reserve with its interval and change, and the backtest.
+    pub(super) fn warranty_section(&mut self) -> Result<(), ReportError> {
+        let lang = self.words.lang;
+        let _ = writeln!(
+            self.html,
+            "<section><h2>{}</h2>",
+            self.words.t("Warranty outlook", "保修展望")
+        );
+        let Some(w) = &self.data.warranty else {
+            let _ = writeln!(
+                self.html,
+                "<p>{}</p></section>",
+                self.words.t(
+                    "No warranty outlook yet: run `aftersight warranty forecast` (or `aftersight run`).",
+                    "暂无保修展望：请运行 `aftersight warranty forecast`（或 `aftersight run`）。"
+                )
+            );
+            return Ok(());
+        };
+        let (mean, lo, hi) = w.reserve;
+        let change = w.previous.as_ref().map(|(before, day)| {
+            let delta = mean - before;
+            let share = if *before > 0.0 {
+                100.0 * delta / before
+            } else {
+                f64::NAN
+            };
+            if lang == Lang::Zh {
+                format!(
+                    "，较{day}{}{}元（{share:+.1}%）",
+                    if delta >= 0.0 { "增加" } else { "减少" },
+                    yuan(delta.abs())
+                )
+            } else {
+                format!(
+                    ", {} {} CNY ({share:+.1} %) on {day}",
+                    if delta >= 0.0 { "up" } else { "down" },
+                    yuan(delta.abs())
+                )
+            }
+        });
+        let line = if lang == Lang::Zh {
+            format!(
+                "截至{}，在保车辆未来全部索赔的预计成本（保修准备金）为 <b>{} 元</b>（90%区间 {} – {} 元）{}。",
+                w.as_of,
+                yuan(mean),
+                yuan(lo),
+                yuan(hi),
+                change.unwrap_or_default()
+            )
+        } else {
+            format!(
+                "Reserve for every future claim of the fleet still under cover, as of {}: <b>{} CNY</b> (90 % interval {} to {} CNY){}.",
+                w.as_of,
+                yuan(mean),
+                yuan(lo),
+                yuan(hi),
+                change.unwrap_or_default()
+            )
+        };
+        let _ = writeln!(self.html, "<p>{line}</p>");
+        if w.backtest.rows() > 0 {
+            let numbers = |name: &str| -> Result<Vec<f64>, ReportError> {
+                Ok(w.backtest
+                    .numbers(name)
+                    .map_err(super::gather::figure_error("warranty/outlook_backtest"))?
+                    .into_iter()
+                    .map(|v| v.unwrap_or(f64::NAN))
+                    .collect())
+            };
+            let months = w
+                .backtest
+                .labels("month")
+                .map_err(super::gather::figure_error("warranty/outlook_backtest"))?;
+            let (forecast, low, high, actual) = (
+                self.words.t("forecast", "预测"),
+                self.words.t("90 % low", "90%下限"),
+                self.words.t("90 % high", "90%上限"),
+                self.words.t("actual", "实际"),
+            );
+            let frame = Frame::new()
+                .text("month", months)
+                .number(forecast, numbers("expected_claims")?)
+                .number(low, numbers("lower_90")?)
+                .number(high, numbers("upper_90")?)
+                .number(actual, numbers("actual_claims")?);
+            let options = ChartOptions {
+                title: self
+                    .words
+                    .t(
+                        "Claims: the forecast against what happened",
+                        "索赔：预测与实际",
+                    )
+                    .into(),
+                subtitle: match (&w.backtest_as_of, lang) {
+                    (Some(day), Lang::Zh) => format!("基于截至{day}的数据所做的预测"),
+                    (Some(day), _) => format!("forecast made with the data as of {day}"),
+                    (None, _) => String::new(),
+                },
+                y_label: self.words.t("Claims per month", "每月索赔数").into(),
+                footer: self.footer("warranty/outlook_backtest"),
+                lang,
+                height: 360,
+                ..ChartOptions::default()
+            };
+            let columns = Columns {
+                x: Some("month".into()),
+                y: vec![forecast.into(), low.into(), high.into(), actual.into()],
+                ..Columns::default()
+            };
+            self.html.push_str(
+                &self
+                    .figures
+                    .draw(ChartKind::Line, &frame, columns, options)?,
+            );
+        }
+        let _ = writeln!(
+            self.html,
+            "<p class=\"note\">{}</p></section>",
+            self.words.t(
+                "Fitted Weibull laws per component (renewed at each repair), conditional on each part's age; 90 % intervals carry the fits' uncertainty (delta method) and claim counts' noise.",
+                "按零部件拟合威布尔寿命分布（每次维修后更新），以各零部件当前使用时间为条件；90%区间包含拟合参数不确定性（delta方法）与索赔数随机波动。"
+            )
+        );
+        Ok(())
+    }
+
     /// 4. Churn risk, when the models have scored the customers.
     pub(super) fn churn_section(&mut self) -> Result<Vec<AtRisk>, ReportError> {
         let _ = writeln!(
@@ -575,6 +702,20 @@ fn risk_list(alarms: &[Alarm], b10: &HashMap<String, f64>, lang: Lang) -> Vec<Ri
 }
 
 /// "flagged when ..." as a sentence: capitalised, with a full stop.
+/// A CNY amount with thousands separators, to the yuan.
+fn yuan(value: f64) -> String {
+    let whole = value.round().abs() as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < -0.5 { format!("-{out}") } else { out }
+}
+
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

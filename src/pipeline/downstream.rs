@@ -1,4 +1,4 @@
-//! The stages after ingest: kpis, report, reliability, models and summary.
+//! The stages after ingest: kpis, reliability, warranty, report, models and summary.
 //! Each reads the warehouse (and what the stages before it published) and
 //! publishes its own outputs under `OUT/`.
 
@@ -31,7 +31,15 @@ impl Stages<'_> {
                 .iter()
                 .all(|r| out.join("reports").join(r).is_dir()),
             Stage::Reliability => out.join("reliability/weibull.parquet").is_file(),
-            Stage::Warranty => crate::warranty::alarms_path(out).is_file(),
+            Stage::Warranty => {
+                crate::warranty::alarms_path(out).is_file()
+                    && crate::warranty::outlook_dir(out)
+                        .join(MANIFEST_FILE)
+                        .is_file()
+                    && crate::warranty::backtest_dir(out)
+                        .join(MANIFEST_FILE)
+                        .is_file()
+            }
             Stage::Models => ["failure", "churn", "segments"].iter().all(|m| {
                 out.join("predictions")
                     .join(m)
@@ -190,15 +198,35 @@ impl Stages<'_> {
             let rule = alerts::AlertRule::default();
             let raised = alerts::monitor(&ctx, &queries, as_of, &rule).await?;
             let path = warranty::write_alarms(&self.config.out, &raised)?;
-            Ok::<_, WarrantyError>((raised, path))
+            let (live, backtest) =
+                warranty::outlook::standard(self.warehouse, &self.config.out, as_of)?;
+            Ok::<_, WarrantyError>((raised, path, live, backtest))
         };
-        let (raised, path) = run.await.map_err(RunError::Warranty)?;
+        let (raised, path, live, backtest) = run.await.map_err(RunError::Warranty)?;
         let new = raised.iter().filter(|a| a.new_this_month).count();
-        let detail = format!(
-            "{} emerging-issue alarms ({new} new this month) in {}",
+        let (reserve, low, high) = live.reserve_cny;
+        let mut detail = format!(
+            "{} emerging-issue alarms ({new} new this month) in {}; reserve {reserve:.0} CNY (90 % {low:.0} to {high:.0})",
             raised.len(),
             path.display()
         );
+        if let Some(b) = &backtest.backtest {
+            detail.push_str(&format!(
+                "; backtest as of {}: {:.0} claims forecast over {} months, {} booked ({:+.1} %)",
+                backtest.as_of,
+                b.forecast_claims,
+                b.months,
+                b.actual_claims,
+                100.0 * b.total_error
+            ));
+        }
+        detail.push_str(&format!(
+            " in {}",
+            warranty::outlook_dir(&self.config.out)
+                .parent()
+                .unwrap_or(&self.config.out)
+                .display()
+        ));
         Ok(StageReport::new(Stage::Warranty, Outcome::Ran, detail).with_rows(raised.len() as u64))
     }
 

@@ -10,12 +10,16 @@
 //! 3. **kpis**: run every query of the KPI library (`queries/`, or the copy
 //!    compiled into the binary) with its default parameters and publish one
 //!    spreadsheet-safe CSV per query to `OUT/kpis/`.
-//! 4. **report**: write the monthly report (HTML, Markdown, CSV) for the
-//!    month the data is valid through, to `OUT/reports/monthly/period=…/`.
-//! 5. **reliability**: Weibull fits, Kaplan-Meier curves and the MCF of the
+//! 4. **reliability**: Weibull fits, Kaplan-Meier curves and the MCF of the
 //!    fleet, to `OUT/reliability/`.
-//! 6. **warranty**: the emerging-issue alarms standing on the last day of
-//!    data, to `OUT/warranty/alarms.parquet`.
+//! 5. **warranty**: the emerging-issue alarms standing on the last day of
+//!    data (`OUT/warranty/alarms.parquet`), and the warranty outlook: the
+//!    months-in-service triangle, claims forecast, reserve and parts demand
+//!    as of that day (`OUT/warranty/outlook/`), as of the end of the month
+//!    before (`previous/`) and six months before (`backtest/`).
+//! 6. **report**: write the monthly report (HTML, Markdown, CSV) for the
+//!    month the data is valid through, to `OUT/reports/monthly/period=…/`;
+//!    its warranty sections read the outlook.
 //! 7. **models**: train the failure, churn and segment models (saved under
 //!    `OUT/models/`) and score the current fleet and customers into
 //!    `OUT/predictions/NAME/`. When the export carries the generator's

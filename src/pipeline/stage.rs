@@ -19,7 +19,7 @@ pub enum Stage {
     Report,
     /// Weibull, Kaplan-Meier and MCF of the fleet.
     Reliability,
-    /// Emerging-issue alarms.
+    /// Emerging-issue alarms and the warranty outlook.
     Warranty,
     /// Train the models and score the fleet and customers.
     Models,
@@ -31,9 +31,9 @@ impl Stage {
     /// The stages after ingest, which are skipped when their inputs are unchanged.
     pub const DOWNSTREAM: [Stage; 6] = [
         Stage::Kpis,
-        Stage::Report,
         Stage::Reliability,
         Stage::Warranty,
+        Stage::Report,
         Stage::Models,
         Stage::Summary,
     ];

@@ -187,6 +187,9 @@ pub struct ReportManifest {
     pub directory: PathBuf,
     /// Whether this was a dry run.
     pub dry_run: bool,
+    /// Sections left out, with why (a table another stage publishes is missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 /// Parses a `--period` value.
@@ -198,10 +201,21 @@ pub fn parse_period(text: &str) -> Result<Period, ReportError> {
 /// Runs a report (or validates it, with `dry_run`).
 pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
     let spec_dir = config.queries.as_ref().map(|q| q.join("reports"));
-    let spec = load_spec(&config.name, spec_dir.as_deref())?;
-    let queries = library::load_or_embedded(config.queries.as_deref())?;
+    let mut spec = load_spec(&config.name, spec_dir.as_deref())?;
+    let mut queries = library::load_or_embedded(config.queries.as_deref())?;
+    queries.extend(crate::warranty::queries(config.queries.as_deref())?);
     let ctx = sql::open(&config.warehouse, &config.settings).await?;
     sql::register_predictions(&ctx, &config.out.join("predictions")).await?;
+    let published = sql::register_warranty(&ctx, &config.out).await?;
+    let mut left_out = Vec::new();
+    spec.sections.retain(|s| match &s.requires {
+        Some(table) if !published.contains(table) => {
+            let name = s.query.clone().unwrap_or_else(|| "inline SQL".into());
+            left_out.push(format!("{name}: no table `{table}` (run `aftersight warranty forecast` or `aftersight run`)"));
+            false
+        }
+        _ => true,
+    });
     let valid_through_day = sql::data_valid_through(&ctx).await?;
     let valid_through = valid_through_day.map_or_else(|| "never".to_owned(), format_date);
     let period = match (config.period, valid_through_day) {
@@ -229,6 +243,7 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
         sections: Vec::new(),
         directory: PathBuf::new(),
         dry_run: config.dry_run,
+        left_out,
     };
     let mut results = Vec::new();
     for (i, section) in spec.sections.iter().enumerate() {

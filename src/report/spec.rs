@@ -107,6 +107,9 @@ pub struct SectionSpec {
     /// Parameter values; `{period_start}` and `{period_end}` are replaced.
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// A table the section needs that another stage publishes (`warranty_reserve`,
+    /// say); without it the section is left out and the report says why.
+    pub requires: Option<String>,
 }
 
 /// A chart in a report section: the chart type and which columns play which part.

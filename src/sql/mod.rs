@@ -211,6 +211,39 @@ pub async fn register_predictions(
     Ok(names)
 }
 
+/// Registers the warranty stage's outlook tables, when they are there:
+/// `OUT/warranty/outlook/NAME.parquet` as `warranty_NAME` and
+/// `OUT/warranty/backtest/NAME.parquet` as `warranty_backtest_NAME`.
+/// Returns the names registered.
+pub async fn register_warranty(ctx: &SessionContext, out: &Path) -> Result<Vec<String>, SqlError> {
+    let mut names = Vec::new();
+    for (dir, prefix) in [
+        (crate::warranty::outlook_dir(out), "warranty_"),
+        (crate::warranty::backtest_dir(out), "warranty_backtest_"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<(String, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let stem = path.file_stem()?.to_str()?.to_owned();
+                let plain = stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                (plain && path.extension().is_some_and(|x| x == "parquet"))
+                    .then(|| (format!("{prefix}{stem}"), path))
+            })
+            .collect();
+        files.sort();
+        for (name, file) in files {
+            ctx.register_parquet(&name, file.to_string_lossy().as_ref(), Default::default())
+                .await?;
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 /// Types ad-hoc parameter values by their form: whole number, number,
 /// `YYYY-MM-DD` date, otherwise text. Values are bound, never spliced.
 pub fn bind_untyped(given: &[(String, String)]) -> HashMap<String, ScalarValue> {

@@ -22,7 +22,16 @@ macro_rules! embed_warranty {
 }
 
 /// The warranty queries as compiled into the binary (a test keeps them equal to the folder).
-pub const EMBEDDED: &[(&str, &str)] = embed_warranty!["cohort_registrations", "component_failures"];
+pub const EMBEDDED: &[(&str, &str)] = embed_warranty![
+    "cohort_registrations",
+    "component_failures",
+    "outlook_backtest",
+    "outlook_backtest_components",
+    "outlook_forecast",
+    "outlook_parts",
+    "outlook_reserve",
+    "outlook_triangle",
+];
 
 /// Errors of the warranty module.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +99,11 @@ pub fn alarms_path(out: &Path) -> PathBuf {
 /// Where the warranty stage publishes the outlook as of the last day of data.
 pub fn outlook_dir(out: &Path) -> PathBuf {
     out.join("warranty").join("outlook")
+}
+
+/// Where the warranty stage publishes the outlook as of the end of the month before the last.
+pub fn previous_dir(out: &Path) -> PathBuf {
+    out.join("warranty").join("previous")
 }
 
 /// Where the warranty stage publishes its backtest (the outlook as of an earlier day).

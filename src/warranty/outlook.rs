@@ -423,6 +423,33 @@ fn attach_actuals(
     })
 }
 
+/// The run's warranty outlook: as of `data_end` into [`super::outlook_dir`],
+/// as of the end of the month before into [`super::previous_dir`] (for the
+/// reserve's change), and as of the end of the month six months earlier
+/// into [`super::backtest_dir`], so the report can set the forecast against
+/// what followed. Forecasts run six months, parts demand three.
+pub fn standard(
+    root: &Path,
+    out: &Path,
+    data_end: i32,
+) -> Result<(OutlookManifest, OutlookManifest), WarrantyError> {
+    let config = |as_of| OutlookConfig {
+        as_of,
+        horizon: 6,
+        parts_horizon: 3,
+        terms: CoverageTerms::catalog(),
+    };
+    let live = config(data_end);
+    let live_manifest = write(&super::outlook_dir(out), &outlook(root, &live)?, &live)?;
+    let last = triangle::last_complete_month(data_end);
+    let before = config(last.start() - 1);
+    write(&super::previous_dir(out), &outlook(root, &before)?, &before)?;
+    let earlier = last.plus_months(-(RECENT_MONTHS as i32)).end() - 1;
+    let back = config(earlier);
+    let back_manifest = write(&super::backtest_dir(out), &outlook(root, &back)?, &back)?;
+    Ok((live_manifest, back_manifest))
+}
+
 // ---------------------------------------------------------------------------
 // Frames and files
 

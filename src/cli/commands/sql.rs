@@ -32,6 +32,7 @@ pub async fn run(args: SqlArgs, settings: &Settings) -> anyhow::Result<()> {
     let ctx = sqlmod::open(&settings.warehouse, &settings.session).await?;
     let predictions = args.predictions.unwrap_or_else(|| settings.predictions());
     sqlmod::register_predictions(&ctx, &predictions).await?;
+    sqlmod::register_warranty(&ctx, &settings.out).await?;
     let df = sqlmod::plan(&ctx, &sql, bound).await?;
     if args.explain {
         let plan = df.explain(false, false)?.collect().await?;
