@@ -10,3 +10,4 @@ mod queries;
 mod report;
 mod support;
 mod usertables;
+mod warranty;
