@@ -976,6 +976,7 @@ Examples:
   aftersight warranty triangle --format csv > triangle.csv
   aftersight warranty forecast --horizon 12
   aftersight warranty forecast --as-of 2025-10-31 --horizon 6 --format json
+  aftersight warranty forecast --as-of 2025-10-31 --truth raw/truth.json
   aftersight warranty parts --horizon 3"
 )]
 pub struct OutlookArgs {
@@ -985,6 +986,10 @@ pub struct OutlookArgs {
     /// Months to forecast month by month (parts: months of demand).
     #[arg(long)]
     pub horizon: Option<usize>,
+    /// The generator's truth.json: leave out the vehicles whose owner defected (the planted
+    /// churn: no visit to the network after its cutoff), to see what their leaving did to a backtest.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
     /// Output root: the outlook goes to OUT/warranty/ [default: aftersight-out].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -377,6 +377,7 @@ mod tests {
             readings: readings.iter().map(|(d, k)| (day(d), *k)).collect(),
             failures: Vec::new(),
             visits: HashMap::new(),
+            owner: "C1".into(),
         }
     }
 

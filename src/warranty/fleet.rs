@@ -63,6 +63,8 @@ pub struct Vehicle {
     pub failures: Vec<FailureOrder>,
     /// Repair orders of any kind per station.
     pub visits: HashMap<String, u32>,
+    /// The customer who owns it at the as-of day (the last buyer, else the first owner).
+    pub owner: String,
 }
 
 impl Vehicle {
@@ -116,6 +118,35 @@ pub struct Fleet {
     pub vehicles: Vec<Vehicle>,
     /// Claims with a failure on or before the as-of day.
     pub claims: Vec<Claim>,
+}
+
+impl Fleet {
+    /// The fleet without the vehicles of these owners (and their claims).
+    pub fn without_owners(self, owners: &std::collections::HashSet<String>) -> Fleet {
+        let mut index = vec![None; self.vehicles.len()];
+        let mut vehicles = Vec::new();
+        for (i, v) in self.vehicles.into_iter().enumerate() {
+            if !owners.contains(&v.owner) {
+                index[i] = Some(vehicles.len());
+                vehicles.push(v);
+            }
+        }
+        let claims = self
+            .claims
+            .into_iter()
+            .filter_map(|c| {
+                Some(Claim {
+                    vehicle: index[c.vehicle]?,
+                    ..c
+                })
+            })
+            .collect();
+        Fleet {
+            as_of: self.as_of,
+            vehicles,
+            claims,
+        }
+    }
 }
 
 /// Reads every file of a table that the manifest lists, keeping `columns`.
@@ -218,6 +249,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
             "model",
             "powertrain",
             "first_registration_date",
+            "original_owner_id",
         ],
     )?;
     let mut vehicles = Vec::new();
@@ -227,6 +259,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
     let model = strings(&vehicles_df, "model")?;
     let powertrain = strings(&vehicles_df, "powertrain")?;
     let registered = days(&vehicles_df, "first_registration_date")?;
+    let first_owner = strings(&vehicles_df, "original_owner_id")?;
     for i in 0..vin.len() {
         let (Some(v), Some(day)) = (&vin[i], registered[i]) else {
             continue;
@@ -245,6 +278,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
             readings: Vec::new(),
             failures: Vec::new(),
             visits: HashMap::new(),
+            owner: first_owner[i].clone().unwrap_or_default(),
         });
     }
 
@@ -258,6 +292,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
             "odometer_km",
             "certified",
             "extended_warranty_months",
+            "buyer_id",
         ],
     )?;
     let (vin, day, km) = (
@@ -267,6 +302,8 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
     );
     let certified = flags(&sales, "certified")?;
     let extended = numbers(&sales, "extended_warranty_months")?;
+    let buyer = strings(&sales, "buyer_id")?;
+    let mut last_sale: HashMap<usize, i32> = HashMap::new();
     for i in 0..vin.len() {
         let (Some(v), Some(d)) = (&vin[i], day[i]) else {
             continue;
@@ -274,6 +311,12 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
         let Some(&at) = by_vin.get(v) else { continue };
         if d > as_of {
             continue;
+        }
+        if last_sale.get(&at).is_none_or(|&day| d >= day) {
+            last_sale.insert(at, d);
+            if let Some(b) = &buyer[i] {
+                vehicles[at].owner = b.clone();
+            }
         }
         vehicles[at].sales.push(Sale {
             day: d,

@@ -29,6 +29,9 @@ pub struct OutlookConfig {
     pub parts_horizon: usize,
     /// The warranty terms.
     pub terms: CoverageTerms,
+    /// Owners whose vehicles are left out of the forecast and the actuals
+    /// (the planted truth's defected customers, to show what their leaving cost the forecast).
+    pub without_owners: std::collections::HashSet<String>,
 }
 
 /// How a forecast fared against what followed (months the warehouse has in full).
@@ -228,7 +231,10 @@ fn last_day(fleet: &Fleet) -> i32 {
 
 /// Builds the outlook of the warehouse at `root`.
 pub fn outlook(root: &Path, config: &OutlookConfig) -> Result<Outlook, WarrantyError> {
-    let fleet = fleet::load(root, config.as_of)?;
+    let mut fleet = fleet::load(root, config.as_of)?;
+    if !config.without_owners.is_empty() {
+        fleet = fleet.without_owners(&config.without_owners);
+    }
     if fleet.vehicles.is_empty() {
         return Err(WarrantyError::NoData);
     }
@@ -438,6 +444,7 @@ pub fn standard(
         horizon: 6,
         parts_horizon: 3,
         terms: CoverageTerms::catalog(),
+        without_owners: Default::default(),
     };
     let live = config(data_end);
     let live_manifest = write(&super::outlook_dir(out), &outlook(root, &live)?, &live)?;

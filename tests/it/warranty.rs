@@ -22,6 +22,7 @@ fn the_forecast_meets_what_the_generated_fleet_did_next() {
         horizon: 6,
         parts_horizon: 3,
         terms: CoverageTerms::catalog(),
+        without_owners: Default::default(),
     };
     let result = outlook::outlook(&warehouse, &config).unwrap();
     let backtest = result

@@ -155,6 +155,10 @@ async fn outlook(args: OutlookArgs, settings: &Settings, view: View) -> anyhow::
         horizon: if view == View::Parts { 6 } else { horizon },
         parts_horizon: if view == View::Parts { horizon } else { 3 },
         terms: aftersight::warranty::coverage::CoverageTerms::catalog(),
+        without_owners: match &args.truth {
+            Some(path) => defected_customers(path)?,
+            None => Default::default(),
+        },
     };
     let result = outlook::outlook(&settings.warehouse, &config)?;
     let dir = match given {
@@ -208,4 +212,24 @@ async fn outlook(args: OutlookArgs, settings: &Settings, view: View) -> anyhow::
             Ok(())
         }
     }
+}
+
+/// The customers the generator's truth says defected.
+fn defected_customers(path: &std::path::Path) -> anyhow::Result<std::collections::HashSet<String>> {
+    use anyhow::Context as _;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+    let truth: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("`{}` is not JSON", path.display()))?;
+    let Some(customers) = truth["customers"].as_array() else {
+        anyhow::bail!(
+            "`{}` has no `customers` list: is it the generator's truth.json?",
+            path.display()
+        );
+    };
+    Ok(customers
+        .iter()
+        .filter(|c| c["defected"].as_bool() == Some(true))
+        .filter_map(|c| c["customer_id"].as_str().map(str::to_owned))
+        .collect())
 }
