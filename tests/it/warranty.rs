@@ -112,6 +112,16 @@ fn hand_made_outlook(out: &Path) {
     )
     .unwrap();
     write(&backtest_dir, "forecast_by_month", months);
+    let ahead = df!(
+        "month" => ["2026-11", "2026-12"],
+        "expected_claims" => [3.26, 2.9],
+        "lower_90" => [1i64, 0],
+        "upper_90" => [6i64, 6],
+        "triangle_claims" => [3.0, 3.04],
+        "actual_claims" => [None::<i64>, None],
+    )
+    .unwrap();
+    write(&outlook_dir, "forecast_by_month", ahead);
     let components = df!(
         "month" => ["2026-05", "2026-06", "2026-05", "2026-06"],
         "component" => ["brake_pads", "brake_pads", "water_pump", "water_pump"],
@@ -214,6 +224,16 @@ fn outlook_queries_match_the_hand_worked_answers() {
         "outlook_reserve",
         &run("outlook_reserve")[..1],
         &[&["brake_pads", "factory", "40", "40000", "30000", "51000"]],
+    );
+    // The mini warehouse's two claims failed in 2026-09; the forecast rounds to one decimal (3.26 -> 3.3, 3.04 -> 3).
+    assert_same(
+        "outlook_forecast",
+        &run("outlook_forecast"),
+        &[
+            &["2026-09", "2", "", "", "", ""],
+            &["2026-11", "", "3.3", "1", "6", "3"],
+            &["2026-12", "", "2.9", "0", "6", "3"],
+        ],
     );
     // Only the first month, largest expected first.
     assert_same(
