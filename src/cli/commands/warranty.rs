@@ -183,6 +183,7 @@ async fn outlook(args: OutlookArgs, settings: &Settings, view: View) -> anyhow::
                     "months": result.forecast.months,
                     "reserve": result.forecast.reserve,
                     "reserve_cny": manifest.reserve_cny,
+                    "recent_ratio": manifest.recent_ratio,
                     "backtest": manifest.backtest,
                 }));
             }
