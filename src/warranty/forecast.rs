@@ -83,11 +83,13 @@ pub struct ComponentRatios {
     pub cost_square: f64,
 }
 
-/// One month's expected claims of a component under a coverage type.
+/// One month's expected claims of a cohort's component under a coverage type.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ForecastCell {
     /// Calendar month.
     pub month: Period,
+    /// The cohort: the month of registration (factory cover) or of the sale (certified, extended).
+    pub cohort: Period,
     /// Component code.
     pub component: String,
     /// Coverage type.
@@ -849,7 +851,7 @@ pub fn forecast(
         .map(|(s, n)| (s, n / total_orders.max(1.0)))
         .collect();
 
-    let mut cells: HashMap<((usize, usize, CoverageType), usize), Sums> = HashMap::new();
+    let mut cells: HashMap<((usize, i64, usize, CoverageType), usize), Sums> = HashMap::new();
     let mut reserve: HashMap<((usize, CoverageType), usize), Sums> = HashMap::new();
     let mut parts: HashMap<(String, usize, usize), f64> = HashMap::new();
     let mut triangle_month = vec![0.0; horizon];
@@ -905,8 +907,14 @@ pub fn forecast(
                     if share > 0.0 {
                         let claims =
                             |k: usize| detail_failures[k][m] * share * ratios.claims_per_failure;
+                        let cohort = stretches
+                            .iter()
+                            .find(|c| {
+                                c.coverage == kind && c.start < months[m].2 && c.end > months[m].1
+                            })
+                            .map_or(0, |c| Period::containing(c.origin).index());
                         cells
-                            .entry(((m, r.component, kind), law))
+                            .entry(((m, cohort, r.component, kind), law))
                             .or_default()
                             .add([claims(0), claims(1), claims(2)]);
                     }
@@ -990,12 +998,12 @@ pub fn forecast(
     let cell_stats = combine(&cells, &sets);
     // Totals sum the cells per law first: a law's parameters move all its cells together.
     let mut by_month: HashMap<(usize, usize), Sums> = HashMap::new();
-    for (&((m, _, _), law), s) in &cells {
+    for (&((m, _, _, _), law), s) in &cells {
         by_month.entry((m, law)).or_default().add(s.value);
     }
     let month_stats = combine(&by_month, &sets);
     let mut by_component: HashMap<((usize, usize), usize), Sums> = HashMap::new();
-    for (&((m, c, _), law), s) in &cells {
+    for (&((m, _, c, _), law), s) in &cells {
         by_component.entry(((m, c), law)).or_default().add(s.value);
     }
     let component_months = combine(&by_component, &sets)
@@ -1010,10 +1018,11 @@ pub fn forecast(
         })
         .collect();
     let mut forecast_cells = Vec::new();
-    for (&(m, c, kind), &(mean, var)) in &cell_stats {
+    for (&(m, cohort, c, kind), &(mean, var)) in &cell_stats {
         let ratios = ratio[c];
         forecast_cells.push(ForecastCell {
             month: months[m].0,
+            cohort: Period::from_index(cohort),
             component: components[c].clone(),
             coverage: kind,
             expected_claims: mean,

@@ -286,7 +286,7 @@ fn attach_actuals(
         .iter()
         .map(|v| (v.vin.as_str(), ()))
         .collect();
-    let mut claims: HashMap<(Period, &str, CoverageType), u64> = HashMap::new();
+    let mut claims: HashMap<(Period, Period, &str, CoverageType), u64> = HashMap::new();
     for c in &full.claims {
         let v = &full.vehicles[c.vehicle];
         let month = Period::containing(c.day);
@@ -299,9 +299,17 @@ fn attach_actuals(
         if later_sale {
             continue;
         }
-        *claims
-            .entry((month, c.component.as_str(), c.coverage))
-            .or_default() += 1;
+        let origin = match c.coverage {
+            CoverageType::Factory => v.registered,
+            _ => v.sale_on(c.day).map_or(v.registered, |(_, s)| s.day),
+        };
+        let key = (
+            month,
+            Period::containing(origin),
+            c.component.as_str(),
+            c.coverage,
+        );
+        *claims.entry(key).or_default() += 1;
     }
     let mut orders: HashMap<(&str, &str, Period), u64> = HashMap::new();
     for v in full
@@ -319,16 +327,18 @@ fn attach_actuals(
         }
     }
     let mut by_component: BTreeMap<(Period, &str), u64> = BTreeMap::new();
-    for (&(m, c, _), &n) in &claims {
+    for (&(m, _, c, _), &n) in &claims {
         *by_component.entry((m, c)).or_default() += n;
     }
     for cell in &mut forecast.cells {
         if known.contains(&cell.month) {
-            cell.actual_claims = Some(
-                *claims
-                    .get(&(cell.month, cell.component.as_str(), cell.coverage))
-                    .unwrap_or(&0),
+            let key = (
+                cell.month,
+                cell.cohort,
+                cell.component.as_str(),
+                cell.coverage,
             );
+            cell.actual_claims = Some(*claims.get(&key).unwrap_or(&0));
         }
     }
     // Cells with actual claims but no forecast are misses too.
@@ -471,11 +481,12 @@ fn months_text(periods: impl Iterator<Item = Period>) -> Vec<String> {
     periods.map(|p| p.to_string()).collect()
 }
 
-/// The forecast cells (month, component, coverage) as a frame.
+/// The forecast cells (month, cohort, component, coverage) as a frame.
 pub fn forecast_frame(f: &Forecast) -> Result<DataFrame, WarrantyError> {
     let c = &f.cells;
     df!(
         "month" => months_text(c.iter().map(|x| x.month)),
+        "cohort" => months_text(c.iter().map(|x| x.cohort)),
         "component" => c.iter().map(|x| x.component.clone()).collect::<Vec<_>>(),
         "coverage" => c.iter().map(|x| x.coverage.code()).collect::<Vec<_>>(),
         "expected_claims" => c.iter().map(|x| x.expected_claims).collect::<Vec<_>>(),
