@@ -376,8 +376,8 @@ mod tests {
             sales,
             readings: readings.iter().map(|(d, k)| (day(d), *k)).collect(),
             failures: Vec::new(),
-            visits: HashMap::new(),
-            owner: "C1".into(),
+            visits: Vec::new(),
+            first_owner: "C1".into(),
         }
     }
 
@@ -427,6 +427,7 @@ mod tests {
             km: 20_000.0,
             certified: true,
             extended_months: 24,
+            buyer: "C2".into(),
         };
         let v = vehicle(
             "2022-01-01",

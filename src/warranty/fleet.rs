@@ -29,6 +29,8 @@ pub struct Sale {
     pub certified: bool,
     /// Months of extended warranty bought with the car (0: none).
     pub extended_months: u32,
+    /// The buyer, the new owner.
+    pub buyer: String,
 }
 
 /// A repair or warranty repair order for a component.
@@ -61,10 +63,10 @@ pub struct Vehicle {
     pub readings: Vec<(i32, f64)>,
     /// Repair and warranty orders naming a component, oldest first.
     pub failures: Vec<FailureOrder>,
-    /// Repair orders of any kind per station.
-    pub visits: HashMap<String, u32>,
-    /// The customer who owns it at the as-of day (the last buyer, else the first owner).
-    pub owner: String,
+    /// Repair orders of any kind: day and station, oldest first.
+    pub visits: Vec<(i32, String)>,
+    /// The customer who first owned it.
+    pub first_owner: String,
 }
 
 impl Vehicle {
@@ -79,10 +81,52 @@ impl Vehicle {
 
     /// The station the vehicle visits most (ties: the smallest id).
     pub fn home_station(&self) -> Option<&str> {
-        self.visits
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(s, _)| s.as_str())
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        for (_, station) in &self.visits {
+            *counts.entry(station.as_str()).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(s, _)| s)
+    }
+
+    /// Its owner: the last buyer, else the first owner.
+    pub fn owner(&self) -> &str {
+        self.sales
+            .last()
+            .map_or(self.first_owner.as_str(), |s| s.buyer.as_str())
+    }
+
+    /// The vehicle as it was known at the end of `day`.
+    fn as_of(&self, day: i32) -> Vehicle {
+        Vehicle {
+            vin: self.vin.clone(),
+            make: self.make.clone(),
+            model: self.model.clone(),
+            powertrain: self.powertrain.clone(),
+            registered: self.registered,
+            sales: self
+                .sales
+                .iter()
+                .filter(|s| s.day <= day)
+                .cloned()
+                .collect(),
+            readings: self
+                .readings
+                .iter()
+                .copied()
+                .filter(|r| r.0 <= day)
+                .collect(),
+            failures: self
+                .failures
+                .iter()
+                .filter(|f| f.day <= day)
+                .cloned()
+                .collect(),
+            visits: self.visits.iter().filter(|v| v.0 <= day).cloned().collect(),
+            first_owner: self.first_owner.clone(),
+        }
     }
 }
 
@@ -121,12 +165,40 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The fleet as it was known at the end of `day` (an earlier day than its own).
+    pub fn as_of(&self, day: i32) -> Fleet {
+        let mut index = vec![None; self.vehicles.len()];
+        let mut vehicles = Vec::new();
+        for (i, v) in self.vehicles.iter().enumerate() {
+            if v.registered <= day {
+                index[i] = Some(vehicles.len());
+                vehicles.push(v.as_of(day));
+            }
+        }
+        let claims = self
+            .claims
+            .iter()
+            .filter(|c| c.day <= day)
+            .filter_map(|c| {
+                Some(Claim {
+                    vehicle: index[c.vehicle]?,
+                    ..c.clone()
+                })
+            })
+            .collect();
+        Fleet {
+            as_of: day.min(self.as_of),
+            vehicles,
+            claims,
+        }
+    }
+
     /// The fleet without the vehicles of these owners (and their claims).
     pub fn without_owners(self, owners: &std::collections::HashSet<String>) -> Fleet {
         let mut index = vec![None; self.vehicles.len()];
         let mut vehicles = Vec::new();
         for (i, v) in self.vehicles.into_iter().enumerate() {
-            if !owners.contains(&v.owner) {
+            if !owners.contains(v.owner()) {
                 index[i] = Some(vehicles.len());
                 vehicles.push(v);
             }
@@ -277,8 +349,8 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
             sales: Vec::new(),
             readings: Vec::new(),
             failures: Vec::new(),
-            visits: HashMap::new(),
-            owner: first_owner[i].clone().unwrap_or_default(),
+            visits: Vec::new(),
+            first_owner: first_owner[i].clone().unwrap_or_default(),
         });
     }
 
@@ -303,7 +375,6 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
     let certified = flags(&sales, "certified")?;
     let extended = numbers(&sales, "extended_warranty_months")?;
     let buyer = strings(&sales, "buyer_id")?;
-    let mut last_sale: HashMap<usize, i32> = HashMap::new();
     for i in 0..vin.len() {
         let (Some(v), Some(d)) = (&vin[i], day[i]) else {
             continue;
@@ -312,17 +383,12 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
         if d > as_of {
             continue;
         }
-        if last_sale.get(&at).is_none_or(|&day| d >= day) {
-            last_sale.insert(at, d);
-            if let Some(b) = &buyer[i] {
-                vehicles[at].owner = b.clone();
-            }
-        }
         vehicles[at].sales.push(Sale {
             day: d,
             km: km[i].unwrap_or(f64::NAN),
             certified: certified[i].unwrap_or(false),
             extended_months: extended[i].unwrap_or(0.0).max(0.0) as u32,
+            buyer: buyer[i].clone().unwrap_or_default(),
         });
     }
 
@@ -362,7 +428,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
             vehicle.readings.push((d, k));
         }
         let station = station[i].clone().unwrap_or_default();
-        *vehicle.visits.entry(station.clone()).or_default() += 1;
+        vehicle.visits.push((d, station.clone()));
         let failure = matches!(job[i].as_deref(), Some("repair" | "warranty"));
         if let (true, Some(c)) = (failure, &component[i]) {
             vehicle.failures.push(FailureOrder {
@@ -421,6 +487,7 @@ pub fn load(root: &Path, as_of: i32) -> Result<Fleet, WarrantyError> {
         v.sales.sort_by_key(|s| s.day);
         v.readings.sort_by(|a, b| a.0.cmp(&b.0));
         v.failures.sort_by_key(|f| f.day);
+        v.visits.sort();
     }
     claims.sort_by_key(|c| (c.vehicle, c.day));
     Ok(Fleet {

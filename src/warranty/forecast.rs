@@ -851,6 +851,11 @@ pub fn forecast(
         .map(|(s, n)| (s, n / total_orders.max(1.0)))
         .collect();
 
+    let homes: Vec<Option<String>> = fleet
+        .vehicles
+        .iter()
+        .map(|v| v.home_station().map(str::to_owned))
+        .collect();
     let mut cells: HashMap<((usize, i64, usize, CoverageType), usize), Sums> = HashMap::new();
     let mut reserve: HashMap<((usize, CoverageType), usize), Sums> = HashMap::new();
     let mut parts: HashMap<(String, usize, usize), f64> = HashMap::new();
@@ -893,7 +898,7 @@ pub fn forecast(
             .map(|m| f64::from(m.2 - m.1) * per_day)
             .collect();
         let ratios = ratio[r.component];
-        let station = v.home_station().map(str::to_owned);
+        let station = &homes[r.vehicle];
 
         let mut detail_failures = [vec![], vec![], vec![]];
         for k in 0..3 {

@@ -231,7 +231,12 @@ fn last_day(fleet: &Fleet) -> i32 {
 
 /// Builds the outlook of the warehouse at `root`.
 pub fn outlook(root: &Path, config: &OutlookConfig) -> Result<Outlook, WarrantyError> {
-    let mut fleet = fleet::load(root, config.as_of)?;
+    outlook_of(&fleet::load(root, i32::MAX)?, config)
+}
+
+/// Builds the outlook from the whole fleet (everything the warehouse holds).
+pub fn outlook_of(full: &Fleet, config: &OutlookConfig) -> Result<Outlook, WarrantyError> {
+    let mut fleet = full.as_of(config.as_of);
     if !config.without_owners.is_empty() {
         fleet = fleet.without_owners(&config.without_owners);
     }
@@ -251,9 +256,8 @@ pub fn outlook(root: &Path, config: &OutlookConfig) -> Result<Outlook, WarrantyE
         &rates,
         ratio,
     );
-    let full = fleet::load(root, i32::MAX)?;
-    let data_end = last_day(&full);
-    let backtest = attach_actuals(&mut forecast, &fleet, &full, data_end);
+    let data_end = last_day(full);
+    let backtest = attach_actuals(&mut forecast, &fleet, full, data_end);
     Ok(Outlook {
         triangle: triangle_frame,
         wide,
@@ -456,14 +460,19 @@ pub fn standard(
         terms: CoverageTerms::catalog(),
         without_owners: Default::default(),
     };
+    let full = fleet::load(root, i32::MAX)?;
     let live = config(data_end);
-    let live_manifest = write(&super::outlook_dir(out), &outlook(root, &live)?, &live)?;
+    let live_manifest = write(&super::outlook_dir(out), &outlook_of(&full, &live)?, &live)?;
     let last = triangle::last_complete_month(data_end);
     let before = config(last.start() - 1);
-    write(&super::previous_dir(out), &outlook(root, &before)?, &before)?;
+    write(
+        &super::previous_dir(out),
+        &outlook_of(&full, &before)?,
+        &before,
+    )?;
     let earlier = last.plus_months(-(RECENT_MONTHS as i32)).end() - 1;
     let back = config(earlier);
-    let back_manifest = write(&super::backtest_dir(out), &outlook(root, &back)?, &back)?;
+    let back_manifest = write(&super::backtest_dir(out), &outlook_of(&full, &back)?, &back)?;
     Ok((live_manifest, back_manifest))
 }
 

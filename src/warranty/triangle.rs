@@ -290,8 +290,8 @@ mod tests {
             sales: Vec::new(),
             readings: readings.iter().map(|(d, k)| (day(d), *k)).collect(),
             failures: Vec::new(),
-            visits: HashMap::new(),
-            owner: "C1".into(),
+            visits: Vec::new(),
+            first_owner: "C1".into(),
         }
     }
 
