@@ -6,7 +6,7 @@ use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::spec::{ReportFormat, ReportSpec};
@@ -14,6 +14,7 @@ use super::{ReportError, ReportManifest, SectionResult};
 use crate::charts::{self, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::fsutil;
 use crate::sql;
+use crate::terms::{self, Kind};
 
 /// Draws every section's chart into `dir/charts/`, as PNG and SVG.
 pub(crate) fn draw_charts(
@@ -113,36 +114,115 @@ pub(crate) fn write_files(
     Ok(())
 }
 
-/// A section's results as text: the header, and each row's cells (empty
-/// for null). `None` when there are no rows. Each column is cast once per batch.
-fn text_table(batches: &[RecordBatch]) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+/// A section's table as people read it.
+struct TextTable {
+    /// Headers in English and Chinese, with units (the column's key when the registry lacks it).
+    headers: Vec<[String; 2]>,
+    /// Whether each column holds numbers (right-aligned).
+    numeric: Vec<bool>,
+    /// Each row's cells, formatted by the column's kind (empty for null).
+    rows: Vec<Vec<String>>,
+}
+
+/// A code in both languages ("brake pads 刹车片"), or the code when the registry lacks it.
+fn both_words(kind: Kind, code: &str) -> String {
+    match (
+        terms::word(kind, code, Lang::En),
+        terms::word(kind, code, Lang::Zh),
+    ) {
+        (Some(en), Some(zh)) => format!("{en} {zh}"),
+        _ => code.to_owned(),
+    }
+}
+
+/// A section's results as text: headers from the column registry, numbers
+/// formatted by their kind (`src/terms/columns.csv`). `None` when there are
+/// no rows. Each column is cast once per batch.
+fn text_table(batches: &[RecordBatch]) -> Option<TextTable> {
+    use crate::terms::columns::{self, ColumnFormat};
     let first = batches.iter().find(|b| b.num_rows() > 0)?;
-    let header = first
-        .schema()
+    let schema = first.schema();
+    let terms: Vec<_> = schema
         .fields()
         .iter()
-        .map(|f| f.name().clone())
+        .map(|f| columns::column(f.name()))
+        .collect();
+    let headers = schema
+        .fields()
+        .iter()
+        .zip(&terms)
+        .map(|(f, t)| match t {
+            Some(t) => [t.header(Lang::En), t.header(Lang::Zh)],
+            None => [f.name().clone(), f.name().clone()],
+        })
+        .collect();
+    // A column is formatted as a number when the registry says so and its values are numbers.
+    let formats: Vec<Option<ColumnFormat>> = schema
+        .fields()
+        .iter()
+        .zip(&terms)
+        .map(|(f, t)| {
+            t.map(|t| t.format)
+                .filter(|fmt| fmt.is_numeric() && f.data_type().is_numeric())
+        })
+        .collect();
+    // Code values a reader should not have to decode, named in both languages.
+    let kinds: Vec<Option<Kind>> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "component" => Some(Kind::Component),
+            "job_type" => Some(Kind::JobType),
+            "coverage" => Some(Kind::Coverage),
+            _ => None,
+        })
         .collect();
     let mut rows = Vec::new();
     for b in batches {
         let columns: Vec<_> = b
             .columns()
             .iter()
-            .map(|c| cast(c, &DataType::Utf8).ok())
+            .zip(&formats)
+            .map(|(c, fmt)| {
+                cast(
+                    c,
+                    if fmt.is_some() {
+                        &DataType::Float64
+                    } else {
+                        &DataType::Utf8
+                    },
+                )
+                .ok()
+            })
             .collect();
         for r in 0..b.num_rows() {
             rows.push(
                 columns
                     .iter()
-                    .map(|c| match c {
-                        Some(a) if a.is_valid(r) => a.as_string::<i32>().value(r).to_owned(),
+                    .zip(&formats)
+                    .enumerate()
+                    .map(|(j, (c, fmt))| match (c, fmt) {
+                        (Some(a), Some(fmt)) if a.is_valid(r) => {
+                            fmt.format(a.as_primitive::<Float64Type>().value(r), Lang::En)
+                        }
+                        (Some(a), None) if a.is_valid(r) => {
+                            let value = a.as_string::<i32>().value(r);
+                            match kinds[j] {
+                                Some(kind) => both_words(kind, value),
+                                None => value.to_owned(),
+                            }
+                        }
                         _ => String::new(),
                     })
                     .collect(),
             );
         }
     }
-    Some((header, rows))
+    Some(TextTable {
+        headers,
+        numeric: formats.iter().map(Option::is_some).collect(),
+        rows,
+    })
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -203,7 +283,7 @@ fn render_markdown(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResu
         if let Some((file, _)) = &section.chart {
             let _ = writeln!(out, "![{}]({file})\n", escape_md(&section.title));
         }
-        let Some((cols, rows)) = text_table(&section.batches) else {
+        let Some(table) = text_table(&section.batches) else {
             out.push_str("_No rows for this period._\n\n");
             continue;
         };
@@ -217,9 +297,25 @@ fn render_markdown(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResu
                 .collect::<Vec<_>>()
                 .join(" | ")
         };
-        let _ = writeln!(out, "| {} |", escaped(&cols));
-        let _ = writeln!(out, "|{}", "---|".repeat(cols.len()));
-        for row in &rows {
+        let headers: Vec<String> = table
+            .headers
+            .iter()
+            .map(|[en, zh]| {
+                if en == zh {
+                    en.clone()
+                } else {
+                    format!("{en} · {zh}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "| {} |", escaped(&headers));
+        let align: String = table
+            .numeric
+            .iter()
+            .map(|&n| if n { "---:|" } else { "---|" })
+            .collect();
+        let _ = writeln!(out, "|{align}");
+        for row in &table.rows {
             let _ = writeln!(out, "| {} |", escaped(row));
         }
         out.push('\n');
@@ -235,8 +331,8 @@ fn render_html(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResult])
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\
 body{{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:2rem;color:#222}}\
 table{{border-collapse:collapse;margin:0 0 2rem 0;font-size:0.9rem}}\
-th,td{{border:1px solid #ccc;padding:0.25rem 0.6rem;text-align:right}}\
-th{{background:#f3f3f3}} td:first-child,th:first-child{{text-align:left}}\
+th,td{{border:1px solid #ccc;padding:0.25rem 0.6rem}} .num{{text-align:right;font-variant-numeric:tabular-nums}} .text{{text-align:left}}\
+th{{background:#f3f3f3;vertical-align:bottom}} th .zh{{font-weight:normal;color:#555}}\
 .meta{{color:#555}}</style>\n</head>\n<body>\n<h1>{}</h1>\n<p class=\"meta\">Period <b>{}</b> · generated {} · data valid through <b>{}</b></p>\n",
         escape_html(&title),
         escape_html(&title),
@@ -252,18 +348,33 @@ th{{background:#f3f3f3}} td:first-child,th:first-child{{text-align:left}}\
         if let Some((_, png)) = &section.chart {
             let _ = writeln!(out, "{}", png_figure(png, &section.title));
         }
-        let Some((cols, rows)) = text_table(&section.batches) else {
+        let Some(table) = text_table(&section.batches) else {
             out.push_str("<p><i>No rows for this period.</i></p>\n");
             continue;
         };
         if !section.show_table {
             continue;
         }
-        out.push_str("<table>\n");
-        for (tag, cells) in std::iter::once(("th", &cols)).chain(rows.iter().map(|r| ("td", r))) {
+        let class = |j: usize| if table.numeric[j] { "num" } else { "text" };
+        out.push_str("<table>\n<tr>");
+        for (j, [en, zh]) in table.headers.iter().enumerate() {
+            let zh = if zh == en {
+                String::new()
+            } else {
+                format!("<br><span class=\"zh\">{}</span>", escape_html(zh))
+            };
+            let _ = write!(
+                out,
+                "<th class=\"{}\">{}{zh}</th>",
+                class(j),
+                escape_html(en)
+            );
+        }
+        out.push_str("</tr>\n");
+        for row in &table.rows {
             out.push_str("<tr>");
-            for c in cells {
-                let _ = write!(out, "<{tag}>{}</{tag}>", escape_html(c));
+            for (j, c) in row.iter().enumerate() {
+                let _ = write!(out, "<td class=\"{}\">{}</td>", class(j), escape_html(c));
             }
             out.push_str("</tr>\n");
         }

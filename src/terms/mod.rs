@@ -3,7 +3,10 @@
 //! types, coverage types, channels, powertrains, station types and grades,
 //! complaint codes, makes and models, and the churn drivers in words. Pages
 //! and charts take their words from here; a test fails when a value that can
-//! reach a page has no name in either language.
+//! reach a page has no name in either language. The columns of report
+//! tables have their own table ([`columns`]), with units and number formats.
+
+pub mod columns;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -63,6 +63,34 @@ fn a_period_is_written_escaped_and_replaced_alone() {
     );
     // October: ST1 has RO8 and RO10, ST2 has RO6, RO7 and RO9.
     assert_eq!(csv.lines().count(), 3, "{csv}");
+    // The CSVs keep raw values and keys; the pages name every column in both languages with
+    // its unit and format numbers by kind. Every column a section shows is in the registry.
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            let text = fs::read_to_string(&path).unwrap();
+            let header = text.lines().next().unwrap_or_default();
+            for column in header.split(',').filter(|c| !c.is_empty()) {
+                assert!(
+                    aftersight::terms::columns::column(column).is_some(),
+                    "{}: column `{column}` has no name in src/terms/columns.csv",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        csv.starts_with("month,station_id,station_name,repair_orders,labour_cny"),
+        "{csv}"
+    );
+    assert!(
+        html.contains("Labour (CNY)<br><span class=\"zh\">工时费（元）</span>"),
+        "headers from the registry"
+    );
+    assert!(
+        !md.contains("| labour_cny"),
+        "no snake_case header in the Markdown"
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["period"], "2026-10");
