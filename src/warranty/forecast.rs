@@ -851,14 +851,21 @@ pub fn forecast(
         .map(|(s, n)| (s, n / total_orders.max(1.0)))
         .collect();
 
-    let homes: Vec<Option<String>> = fleet
+    let station_index: HashMap<&str, usize> = network
+        .iter()
+        .enumerate()
+        .map(|(i, (s, _))| (s.as_str(), i))
+        .collect();
+    let homes: Vec<Option<usize>> = fleet
         .vehicles
         .iter()
-        .map(|v| v.home_station().map(str::to_owned))
+        .map(|v| v.home_station().and_then(|s| station_index.get(s).copied()))
         .collect();
+    // Orders of vehicles without a station, per component and month, spread over the stations at the end.
+    let mut unassigned: HashMap<(usize, usize), f64> = HashMap::new();
     let mut cells: HashMap<((usize, i64, usize, CoverageType), usize), Sums> = HashMap::new();
     let mut reserve: HashMap<((usize, CoverageType), usize), Sums> = HashMap::new();
-    let mut parts: HashMap<(String, usize, usize), f64> = HashMap::new();
+    let mut parts: HashMap<(usize, usize, usize), f64> = HashMap::new();
     let mut triangle_month = vec![0.0; horizon];
     for r in rows
         .iter()
@@ -898,7 +905,7 @@ pub fn forecast(
             .map(|m| f64::from(m.2 - m.1) * per_day)
             .collect();
         let ratios = ratio[r.component];
-        let station = &homes[r.vehicle];
+        let station = homes[r.vehicle];
 
         let mut detail_failures = [vec![], vec![], vec![]];
         for k in 0..3 {
@@ -927,14 +934,9 @@ pub fn forecast(
             }
             if m < parts_horizon {
                 let orders = detail_failures[0][m] * ratios.orders_per_failure;
-                match &station {
-                    Some(s) => *parts.entry((s.clone(), r.component, m)).or_default() += orders,
-                    None => {
-                        for (s, share) in &network {
-                            *parts.entry((s.clone(), r.component, m)).or_default() +=
-                                orders * share;
-                        }
-                    }
+                match station {
+                    Some(s) => *parts.entry((s, r.component, m)).or_default() += orders,
+                    None => *unassigned.entry((r.component, m)).or_default() += orders,
                 }
             }
         }
@@ -1082,10 +1084,15 @@ pub fn forecast(
             upper_90_cny: hi,
         });
     }
+    for ((c, m), orders) in unassigned {
+        for (s, (_, share)) in network.iter().enumerate() {
+            *parts.entry((s, c, m)).or_default() += orders * share;
+        }
+    }
     let mut parts_cells: Vec<PartsCell> = parts
         .into_iter()
         .map(|((station, c, m), expected)| PartsCell {
-            station,
+            station: network[station].0.clone(),
             component: components[c].clone(),
             month: months[m].0,
             expected,
