@@ -39,6 +39,10 @@ reports = ["monthly"]
 # Languages of the executive summary: "en", "zh".
 languages = ["en", "zh"]
 
+# Header row of the KPI and report CSVs: "keys" (labour_cny), "en" (Labour (CNY)) or "zh" (工时费（元）).
+# The values stay raw. Also `--csv-headers`.
+csv_headers = "keys"                            # env AFTERSIGHT_CSV_HEADERS
+
 [engine]
 # Partitions a query runs in parallel; one per core.
 threads = 2                                     # env AFTERSIGHT_THREADS
@@ -118,6 +122,8 @@ pub struct ConfigFile {
     pub reports: Option<Vec<String>>,
     /// Summary languages.
     pub languages: Option<Vec<String>>,
+    /// Header row of the CSVs: `keys`, `en` or `zh`.
+    pub csv_headers: Option<String>,
     /// Engine settings.
     pub engine: Option<EngineSection>,
 }
@@ -141,6 +147,7 @@ const TOP_KEYS: &[&str] = &[
     "seed",
     "reports",
     "languages",
+    "csv_headers",
     "engine",
 ];
 const ENGINE_KEYS: &[&str] = &["threads", "memory_limit"];

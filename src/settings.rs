@@ -41,6 +41,8 @@ pub struct Flags {
     pub threads: Option<usize>,
     /// DataFusion memory limit, e.g. `4GiB`.
     pub memory_limit: Option<String>,
+    /// Header row of the CSVs: `keys`, `en` or `zh`.
+    pub csv_headers: Option<String>,
 }
 
 /// Every setting, resolved.
@@ -64,6 +66,8 @@ pub struct Settings {
     pub reports: Vec<String>,
     /// Languages of the executive summary.
     pub languages: Vec<Lang>,
+    /// Header row of the KPI, report and `sql --format csv` CSVs.
+    pub csv_headers: crate::sql::output::CsvHeaders,
     /// DataFusion session settings (threads, memory limit, as-of date).
     pub session: SessionSettings,
 }
@@ -124,6 +128,7 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| vec!["monthly".into()]),
             languages: layers.languages()?,
+            csv_headers: layers.csv_headers()?,
             config_file,
             out,
             warehouse,
@@ -152,6 +157,7 @@ impl Settings {
         run.seed = self.seed;
         run.reports = self.reports.clone();
         run.languages = self.languages.clone();
+        run.csv_headers = self.csv_headers;
         run.settings = self.session.clone();
         run
     }
@@ -236,6 +242,21 @@ impl<E: Fn(&str) -> Option<String>> Layers<'_, E> {
         crate::dates::parse_date(&v.text)
             .map(Some)
             .ok_or_else(|| v.error(format!("`{}` is not a date (YYYY-MM-DD)", v.text)))
+    }
+
+    fn csv_headers(&self) -> Result<crate::sql::output::CsvHeaders, ConfigError> {
+        let sourced = self.text(
+            self.flags.csv_headers.clone(),
+            "csv-headers",
+            "AFTERSIGHT_CSV_HEADERS",
+            "csv_headers",
+            self.file.csv_headers.clone(),
+        );
+        match sourced {
+            None => Ok(Default::default()),
+            Some(v) => crate::sql::output::CsvHeaders::parse(&v.text)
+                .ok_or_else(|| v.error(format!("`{}` is not one of keys, en, zh", v.text))),
+        }
     }
 
     fn seed(&self) -> Result<Option<u64>, ConfigError> {

@@ -58,6 +58,9 @@ pub struct SettingsArgs {
     /// Memory before DataFusion spills, e.g. 4GiB [default: 4GiB].
     #[arg(long, global = true, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Header row of the CSVs (KPIs, reports, `sql --format csv`): keys, en or zh [default: keys].
+    #[arg(long, global = true, value_name = "keys|en|zh")]
+    pub csv_headers: Option<String>,
 }
 
 /// The subcommands.

@@ -74,6 +74,7 @@ impl Stages<'_> {
             self.warehouse,
             self.queries.as_deref(),
             &config.settings,
+            config.csv_headers,
         )
         .await?;
         let rows = kpis.queries.iter().map(|q| q.rows).sum::<usize>();
@@ -97,6 +98,7 @@ impl Stages<'_> {
                 out: config.out.clone(),
                 dry_run: false,
                 settings: config.settings.clone(),
+                csv_headers: config.csv_headers,
             })
             .await?;
             notes.push(format!(

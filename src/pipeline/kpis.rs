@@ -72,6 +72,7 @@ pub(crate) async fn run_kpis(
     warehouse: &Path,
     queries: Option<&Path>,
     settings: &SessionSettings,
+    headers: crate::sql::output::CsvHeaders,
 ) -> Result<KpiManifest, KpiError> {
     let library = crate::sql::library::load_or_embedded(queries)?;
     let ctx = crate::sql::open(warehouse, settings).await?;
@@ -94,7 +95,7 @@ pub(crate) async fn run_kpis(
             })?;
         let file = format!("{}.csv", q.name);
         let path = staging.path().join(&file);
-        write_csv(&path, &batches)?;
+        write_csv(&path, &batches, headers)?;
         manifest.queries.push(KpiFile {
             name: q.name,
             title: q.title,
@@ -119,6 +120,7 @@ pub(crate) async fn run_kpis(
 fn write_csv(
     path: &Path,
     batches: &[datafusion::arrow::record_batch::RecordBatch],
+    headers: crate::sql::output::CsvHeaders,
 ) -> Result<(), KpiError> {
     let write_err = |e: Box<dyn std::error::Error + Send + Sync>| KpiError::Write {
         path: path.to_path_buf(),
@@ -126,6 +128,7 @@ fn write_csv(
     };
     let mut out =
         std::io::BufWriter::new(fs::File::create(path).map_err(|e| write_err(Box::new(e)))?);
-    crate::sql::output::write_safe_csv(&mut out, batches).map_err(|e| write_err(Box::new(e)))?;
+    crate::sql::output::write_safe_csv(&mut out, batches, headers)
+        .map_err(|e| write_err(Box::new(e)))?;
     std::io::Write::flush(&mut out).map_err(|e| write_err(Box::new(e)))
 }

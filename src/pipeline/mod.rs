@@ -86,6 +86,8 @@ pub struct RunConfig {
     pub reports: Vec<String>,
     /// Languages of the executive summary.
     pub languages: Vec<crate::charts::Lang>,
+    /// Header row of the KPI and report CSVs.
+    pub csv_headers: crate::sql::output::CsvHeaders,
     /// DataFusion settings (memory, threads); `as_of` is copied into them.
     pub settings: crate::sql::SessionSettings,
 }
@@ -105,6 +107,7 @@ impl RunConfig {
             seed: DEFAULT_SEED,
             reports: vec!["monthly".into()],
             languages: vec![crate::charts::Lang::En, crate::charts::Lang::Zh],
+            csv_headers: Default::default(),
             settings: crate::sql::SessionSettings::default(),
         }
     }

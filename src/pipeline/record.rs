@@ -157,8 +157,8 @@ pub(crate) fn fingerprint(
     hash.update(env!("CARGO_PKG_VERSION"));
     hash.update(fs::read(warehouse.join(MANIFEST_FILE))?);
     let settings = format!(
-        "as_of={:?} seed={} langs={:?} reports={:?}",
-        config.as_of, config.seed, config.languages, config.reports
+        "as_of={:?} seed={} langs={:?} reports={:?} csv_headers={:?}",
+        config.as_of, config.seed, config.languages, config.reports, config.csv_headers
     );
     hash.update(settings);
     match queries {

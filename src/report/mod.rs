@@ -149,6 +149,8 @@ pub struct ReportConfig {
     pub dry_run: bool,
     /// Session settings (memory, threads, as-of date).
     pub settings: sql::SessionSettings,
+    /// Header row of the section CSVs.
+    pub csv_headers: crate::sql::output::CsvHeaders,
 }
 
 /// One written section.
@@ -281,7 +283,13 @@ pub async fn run(config: &ReportConfig) -> Result<ReportManifest, ReportError> {
     let _lock = Lock::acquire(&report_root)?;
     let staging = fsutil::Staging::new(&dir)?;
     render::draw_charts(&spec, &mut manifest, &mut results, staging.path())?;
-    render::write_files(&spec, &mut manifest, &results, staging.path())?;
+    render::write_files(
+        &spec,
+        &mut manifest,
+        &results,
+        staging.path(),
+        config.csv_headers,
+    )?;
     manifest.directory = dir.clone();
     let path = staging.path().join(fsutil::MANIFEST_FILE);
     fs::write(

@@ -87,6 +87,7 @@ pub(crate) fn write_files(
     manifest: &mut ReportManifest,
     results: &[SectionResult],
     dir: &Path,
+    headers: sql::output::CsvHeaders,
 ) -> Result<(), ReportError> {
     let has = |f: ReportFormat| spec.formats.contains(&f);
     if has(ReportFormat::Csv) {
@@ -94,7 +95,7 @@ pub(crate) fn write_files(
             let file = format!("{:02}-{}.csv", i + 1, manifest.sections[i].query);
             let path = dir.join(&file);
             let mut out = fs::File::create(&path).map_err(fsutil::io_error("create", &path))?;
-            sql::output::write_safe_csv(&mut out, &result.batches)?;
+            sql::output::write_safe_csv(&mut out, &result.batches, headers)?;
             manifest.sections[i].csv = Some(file.clone());
             manifest.files.push(file);
         }

@@ -92,14 +92,75 @@ pub fn write_parquet(path: &Path, batches: &[RecordBatch]) -> Result<(), OutputE
     Ok(())
 }
 
+/// The header row of a CSV: the column keys (`labour_cny`), or their names
+/// in English or Chinese with units from `src/terms/columns.csv` ("Labour
+/// (CNY)", "工时费（元）"; a column the registry lacks keeps its key). The
+/// values stay raw either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvHeaders {
+    /// The column keys, as the queries name them.
+    #[default]
+    Keys,
+    /// English names with units.
+    English,
+    /// Chinese names with units.
+    Chinese,
+}
+
+impl CsvHeaders {
+    /// Parses a setting's value: `keys`, `en` or `zh`.
+    pub fn parse(text: &str) -> Option<CsvHeaders> {
+        match text {
+            "keys" => Some(CsvHeaders::Keys),
+            "en" => Some(CsvHeaders::English),
+            "zh" => Some(CsvHeaders::Chinese),
+            _ => None,
+        }
+    }
+
+    /// The batches with their columns renamed to these headers (for `sql --format csv`).
+    pub fn rename(self, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, ArrowError> {
+        if self == CsvHeaders::Keys {
+            return Ok(batches);
+        }
+        batches
+            .into_iter()
+            .map(|b| {
+                let fields: Vec<_> = b
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone().with_name(self.name(f.name())))
+                    .collect();
+                let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
+                RecordBatch::try_new(schema, b.columns().to_vec())
+            })
+            .collect()
+    }
+
+    /// The header of a column.
+    pub fn name(self, key: &str) -> String {
+        let lang = match self {
+            CsvHeaders::Keys => return key.to_owned(),
+            CsvHeaders::English => crate::charts::Lang::En,
+            CsvHeaders::Chinese => crate::charts::Lang::Zh,
+        };
+        crate::terms::columns::column(key).map_or_else(|| key.to_owned(), |t| t.header(lang))
+    }
+}
+
 /// Writes CSV for spreadsheets: every cell that a spreadsheet would run as a
 /// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return, and
 /// not a plain number) is prefixed with `'`.
-pub fn write_safe_csv(out: &mut dyn Write, batches: &[RecordBatch]) -> Result<(), OutputError> {
+pub fn write_safe_csv(
+    out: &mut dyn Write,
+    batches: &[RecordBatch],
+    headers: CsvHeaders,
+) -> Result<(), OutputError> {
     let mut w = csv::Writer::from_writer(out);
     if let Some(first) = batches.first() {
         let schema = first.schema();
-        w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
+        w.write_record(schema.fields().iter().map(|f| headers.name(f.name())))
             .map_err(csv_err)?;
     }
     for b in batches {

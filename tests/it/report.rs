@@ -229,3 +229,48 @@ fn specs_cannot_write_or_escape_the_warehouse() {
     );
     assert!(String::from_utf8_lossy(&typo.stderr).contains("unknown format `pdf`"));
 }
+
+#[test]
+fn csv_headers_follow_the_setting_and_values_stay_raw() {
+    let tmp = tempfile::tempdir().unwrap();
+    warehouse(tmp.path());
+    let out = report(tmp.path(), &["--period", "2026-10", "--csv-headers", "zh"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tmp.path().join("out/reports/monthly/period=2026-10");
+    let csv = fs::read_to_string(dir.join("01-repair_volume_by_month.csv")).unwrap();
+    assert!(
+        csv.starts_with(
+            "月份,服务站编号,服务站名称,工单数,工时费（元）,配件费（元）,产值（元）,配件占比\n"
+        ),
+        "{csv}"
+    );
+    // The same from the environment, in English, for ad-hoc SQL; numbers unformatted.
+    let sql = aftersight(
+        tmp.path(),
+        &[
+            "sql",
+            "--warehouse",
+            "wh",
+            "--format",
+            "csv",
+            "SELECT 0.7945 AS parts_share, 1 AS nothing_known",
+        ],
+        &[("AFTERSIGHT_CSV_HEADERS", "en")],
+    );
+    assert!(
+        sql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sql.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&sql.stdout),
+        "Parts share,nothing_known\n0.7945,1\n"
+    );
+    let bad = report(tmp.path(), &["--csv-headers", "fr"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`fr` is not one of keys, en, zh"));
+}

@@ -88,6 +88,7 @@ fn flags(args: &SettingsArgs) -> Flags {
         queries: args.queries.clone(),
         threads: args.threads,
         memory_limit: args.memory_limit.clone(),
+        csv_headers: args.csv_headers.clone(),
         ..Flags::default()
     }
 }

@@ -56,6 +56,7 @@ fn config(
         out: settings.out.clone(),
         dry_run,
         settings: settings.session.clone(),
+        csv_headers: settings.csv_headers,
     }
 }
 

@@ -39,7 +39,10 @@ pub async fn run(args: SqlArgs, settings: &Settings) -> anyhow::Result<()> {
         output::write_text(&mut std::io::stdout().lock(), &plan, ResultFormat::Table)?;
         return Ok(());
     }
-    let batches = df.collect().await?;
+    let mut batches = df.collect().await?;
+    if format == ResultFormat::Csv {
+        batches = settings.csv_headers.rename(batches)?;
+    }
     match args.output {
         Some(path) if format == ResultFormat::Parquet => output::write_parquet(&path, &batches)?,
         Some(path) => {
