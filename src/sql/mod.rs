@@ -193,22 +193,36 @@ pub async fn register_predictions(
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(names);
     };
-    let mut files: Vec<(String, PathBuf)> = entries
+    let files: Vec<(String, PathBuf)> = entries
         .flatten()
         .filter_map(|e| {
             let file = e.path().join("predictions.parquet");
             let name = e.file_name().to_string_lossy().into_owned();
-            let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            (plain && file.is_file()).then(|| (format!("{name}_predictions"), file))
+            (plain_name(&name) && file.is_file()).then(|| (format!("{name}_predictions"), file))
         })
         .collect();
+    register_files(ctx, files, &mut names).await?;
+    Ok(names)
+}
+
+/// Names a table a plain identifier can reach: letters, digits and `_`.
+fn plain_name(name: &str) -> bool {
+    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Registers `(table, file)` pairs, in name order, adding the names to `names`.
+async fn register_files(
+    ctx: &SessionContext,
+    mut files: Vec<(String, PathBuf)>,
+    names: &mut Vec<String>,
+) -> Result<(), SqlError> {
     files.sort();
     for (name, file) in files {
         ctx.register_parquet(&name, file.to_string_lossy().as_ref(), Default::default())
             .await?;
         names.push(name);
     }
-    Ok(names)
+    Ok(())
 }
 
 /// Registers the warranty stage's outlook tables, when they are there:
@@ -224,22 +238,16 @@ pub async fn register_warranty(ctx: &SessionContext, out: &Path) -> Result<Vec<S
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut files: Vec<(String, PathBuf)> = entries
+        let files: Vec<(String, PathBuf)> = entries
             .flatten()
             .filter_map(|e| {
                 let path = e.path();
                 let stem = path.file_stem()?.to_str()?.to_owned();
-                let plain = stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                (plain && path.extension().is_some_and(|x| x == "parquet"))
+                (plain_name(&stem) && path.extension().is_some_and(|x| x == "parquet"))
                     .then(|| (format!("{prefix}{stem}"), path))
             })
             .collect();
-        files.sort();
-        for (name, file) in files {
-            ctx.register_parquet(&name, file.to_string_lossy().as_ref(), Default::default())
-                .await?;
-            names.push(name);
-        }
+        register_files(ctx, files, &mut names).await?;
     }
     Ok(names)
 }
