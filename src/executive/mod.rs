@@ -122,6 +122,8 @@ pub struct SummaryManifest {
     pub data_valid_through: String,
     /// The page.
     pub file: PathBuf,
+    /// The opening paragraph's sentences, as written on the page.
+    pub narrative: Vec<String>,
     /// Headline KPIs.
     pub headline: Vec<Headline>,
     /// The emerging-issue alarms standing at the end of the period.
@@ -173,12 +175,15 @@ fn render(
 ) -> Result<SummaryManifest, ReportError> {
     let mut page = Page::new(data, lang);
     page.header();
+    let opening = page.html.len();
     let headline = page.headline_section()?;
     page.trend_section()?;
     let risks = page.risk_section()?;
     page.warranty_section()?;
     let at_risk = page.churn_section()?;
     page.scorecard_section()?;
+    let narrative = page.narrative(&headline, &risks);
+    page.insert_narrative(opening, &narrative);
     let words = Words { lang };
     let _ = writeln!(
         page.html,
@@ -205,6 +210,7 @@ fn render(
         lang,
         data_valid_through: data.valid_through.clone(),
         file,
+        narrative,
         headline,
         risks,
         churn_section: data.churn.is_some(),

@@ -265,6 +265,155 @@ impl<'a> Page<'a> {
         Ok(risks)
     }
 
+    /// What changed and why, in three to five sentences built from the page's
+    /// own figures: the biggest KPI moves on last month and last year, the
+    /// alarms, the reserve's change, and what to look at first.
+    pub(super) fn narrative(&self, headline: &[Headline], risks: &[Risk]) -> Vec<String> {
+        let zh = self.words.lang == Lang::Zh;
+        let mut sentences = Vec::new();
+        // The move of a KPI against a base: its size as people say it, and a score for ranking.
+        let moved = |h: &Headline, base: Option<f64>| -> Option<(f64, String, bool)> {
+            let (value, base) = (h.value?, base?);
+            if value == base {
+                return None;
+            }
+            let up = value > base;
+            let (score, size) = if h.unit == "%" {
+                let points = 100.0 * (value - base).abs();
+                (
+                    points / 2.0,
+                    if zh {
+                        format!("{points:.1}个百分点")
+                    } else {
+                        format!("{points:.1} points")
+                    },
+                )
+            } else if base > 0.0 {
+                let pct = 100.0 * (value - base).abs() / base;
+                (
+                    pct,
+                    if zh {
+                        format!("{pct:.1}%")
+                    } else {
+                        format!("{pct:.1} %")
+                    },
+                )
+            } else {
+                return None;
+            };
+            Some((score, size, up))
+        };
+        let biggest = |base: &dyn Fn(&Headline) -> Option<f64>| {
+            headline
+                .iter()
+                .filter_map(|h| moved(h, base(h)).map(|m| (h, m)))
+                .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+        };
+        let value_text = |h: &Headline| show(h.value, &h.unit);
+        for (base, (en_when, zh_when)) in [
+            (
+                &(|h: &Headline| h.previous) as &dyn Fn(&Headline) -> Option<f64>,
+                ("on last month", "较上月"),
+            ),
+            (
+                &|h: &Headline| h.last_year,
+                ("on the same month last year", "较去年同月"),
+            ),
+        ] {
+            if let Some((h, (_, size, up))) = biggest(base) {
+                sentences.push(if zh {
+                    format!(
+                        "{}{zh_when}{}{size}，为{}。",
+                        h.label,
+                        if up { "上升" } else { "下降" },
+                        value_text(h)
+                    )
+                } else {
+                    format!(
+                        "{} {} {size} {en_when}, to {}.",
+                        h.label,
+                        if up { "rose" } else { "fell" },
+                        value_text(h)
+                    )
+                });
+            }
+        }
+        match risks.first() {
+            None => sentences.push(
+                self.words
+                    .t("No emerging quality issue passes the alarm threshold this month.", "本月没有新出现的质量问题达到预警阈值。")
+                    .to_owned(),
+            ),
+            Some(r) => sentences.push(if zh {
+                format!("{}项质量预警成立，最突出的是{}的{}，故障数为同类车型的{:.1}倍。", risks.len(), r.cohort, r.component, r.alarm.ratio)
+            } else {
+                format!(
+                    "{} emerging-issue alarm{} stand{}; the strongest is {} {}, failing at {:.1} times its peers.",
+                    risks.len(),
+                    if risks.len() == 1 { "" } else { "s" },
+                    if risks.len() == 1 { "s" } else { "" },
+                    r.cohort,
+                    r.component,
+                    r.alarm.ratio
+                )
+            }),
+        }
+        if let Some(w) = &self.data.warranty {
+            let (mean, lo, hi) = w.reserve;
+            let change = w
+                .previous
+                .as_ref()
+                .filter(|(b, _)| *b > 0.0)
+                .map(|(b, _)| 100.0 * (mean - b) / b);
+            sentences.push(match (zh, change) {
+                (true, Some(c)) => format!("保修准备金为{}元（90%区间{}–{}元），较上月{}{:.1}%。", yuan(mean), yuan(lo), yuan(hi), if c >= 0.0 { "增加" } else { "减少" }, c.abs()),
+                (true, None) => format!("保修准备金为{}元（90%区间{}–{}元）。", yuan(mean), yuan(lo), yuan(hi)),
+                (false, Some(c)) => format!("The warranty reserve stands at {} CNY (90 % interval {} to {}), {} {:.1} % on last month.", yuan(mean), yuan(lo), yuan(hi), if c >= 0.0 { "up" } else { "down" }, c.abs()),
+                (false, None) => format!("The warranty reserve stands at {} CNY (90 % interval {} to {}).", yuan(mean), yuan(lo), yuan(hi)),
+            });
+        }
+        // What to look at first: an alarm, else the KPI that moved most the wrong way on last month.
+        let wrong_way = headline
+            .iter()
+            .filter_map(|h| {
+                moved(h, h.previous)
+                    .filter(|m| m.2 != h.up_is_good)
+                    .map(|m| (h, m))
+            })
+            .max_by(|a, b| a.1.0.total_cmp(&b.1.0));
+        if let Some(r) = risks.first() {
+            sentences.push(if zh {
+                format!("建议首先排查{}的{}。", r.cohort, r.component)
+            } else {
+                format!("Look first at {} {}.", r.cohort, r.component)
+            });
+        } else if let Some((h, (_, size, _))) = wrong_way {
+            sentences.push(if zh {
+                format!("建议首先关注{}：较上月朝不利方向变化{size}。", h.label)
+            } else {
+                format!(
+                    "Look first at {}, which moved the wrong way by {size} on last month.",
+                    h.label
+                )
+            });
+        }
+        sentences.truncate(5);
+        sentences
+    }
+
+    /// Writes the narrative as the page's opening paragraph, right after the header.
+    pub(super) fn insert_narrative(&mut self, at: usize, sentences: &[String]) {
+        let title = self.words.t("What changed this month", "本月要点");
+        let text = sentences
+            .iter()
+            .map(|s| escape_html(s))
+            .collect::<Vec<_>>()
+            .join(if self.words.lang == Lang::Zh { "" } else { " " });
+        let block =
+            format!("<section class=\"narrative\"><h2>{title}</h2><p>{text}</p></section>\n");
+        self.html.insert_str(at, &block);
+    }
+
     /// 3b. The warranty outlook: the reserve with its interval and change, and the backtest.
     pub(super) fn warranty_section(&mut self) -> Result<(), ReportError> {
         let lang = self.words.lang;

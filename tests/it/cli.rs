@@ -130,6 +130,87 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
     assert!(md.contains("![Top failing components"), "{md}");
     assert_eq!(stage(&report, "warranty")["rows"], 0, "{report}");
     assert!(out.join("warranty/alarms.parquet").is_file());
+
+    // The page opens with a narrative whose figures are those of the tables below it.
+    let mut summaries = Vec::new();
+    for lang in ["en", "zh"] {
+        let summary = aftersight(
+            root,
+            &[
+                "summary",
+                "--format",
+                "json",
+                "--lang",
+                lang,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(summary.status.success(), "{}", text(&summary.stderr));
+        summaries.push(serde_json::from_slice::<serde_json::Value>(&summary.stdout).unwrap());
+    }
+    let outlook: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("warranty/outlook/manifest.json")).unwrap())
+            .unwrap();
+    let reserve = outlook["reserve_cny"][0].as_f64().unwrap();
+    let grouped = |v: f64| {
+        let digits = (v.round() as u64).to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    for page in &summaries {
+        let sentences: Vec<&str> = page["narrative"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        assert!((3..=5).contains(&sentences.len()), "{sentences:?}");
+        // The biggest move on last month, by the headline table's own values.
+        let headline = page["headline"].as_array().unwrap();
+        let first = sentences[0];
+        let named = headline
+            .iter()
+            .find(|h| first.starts_with(h["label"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{first}"));
+        let (value, previous) = (
+            named["value"].as_f64().unwrap(),
+            named["previous"].as_f64().unwrap(),
+        );
+        let size = if named["unit"] == "%" {
+            format!("{:.1}", 100.0 * (value - previous).abs())
+        } else {
+            format!("{:.1}", 100.0 * (value - previous).abs() / previous)
+        };
+        assert!(first.contains(&size), "{first}: {size}");
+        let rose = value > previous;
+        let (en, zh) = if rose {
+            ("rose", "上升")
+        } else {
+            ("fell", "下降")
+        };
+        assert!(first.contains(en) || first.contains(zh), "{first}");
+        // No alarm on the sample, and the reserve of the warranty stage, to the yuan.
+        assert!(
+            sentences
+                .iter()
+                .any(|s| s.contains("No emerging quality issue")
+                    || s.contains("本月没有新出现的质量问题"))
+        );
+        assert!(
+            sentences.iter().any(|s| s.contains(&grouped(reserve))),
+            "{sentences:?} {reserve}"
+        );
+        let html = std::fs::read_to_string(root.join(page["file"].as_str().unwrap())).unwrap();
+        assert!(html.contains("class=\"narrative\""));
+    }
 }
 
 #[test]
