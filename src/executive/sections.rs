@@ -850,21 +850,12 @@ fn risk_list(alarms: &[Alarm], b10: &HashMap<String, f64>, lang: Lang) -> Vec<Ri
         .collect()
 }
 
-/// "flagged when ..." as a sentence: capitalised, with a full stop.
-/// A CNY amount with thousands separators, to the yuan.
+/// A CNY amount with thousands separators, to the yuan (the registry's count format).
 fn yuan(value: f64) -> String {
-    let whole = value.round().abs() as u64;
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < -0.5 { format!("-{out}") } else { out }
+    crate::terms::columns::ColumnFormat::Count.format(value, Lang::En)
 }
 
+/// "flagged when ..." as a sentence: capitalised, with a full stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {

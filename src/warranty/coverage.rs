@@ -70,6 +70,13 @@ impl Scope {
         }
     }
 
+    /// Parses a code written to the outputs.
+    pub fn parse(code: &str) -> Option<Scope> {
+        [Scope::Vehicle, Scope::TractionBattery]
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+
     /// The code written to the outputs.
     pub fn code(self) -> &'static str {
         match self {

@@ -235,7 +235,7 @@ fn read_table(
             what: format!("read `{}`", path.display()),
             source: e,
         };
-        let handle = File::open(&path).map_err(|source| WarrantyError::Write {
+        let handle = File::open(&path).map_err(|source| WarrantyError::Read {
             path: path.clone(),
             source,
         })?;

@@ -476,16 +476,22 @@ fn law_set(law: &ComponentLaw, reach: f64) -> LawSet {
     }
 }
 
+/// The part's age at the as-of day and at the end of each future month.
+fn month_ends(age: f64, increments: &[f64]) -> Vec<f64> {
+    let mut ends = Vec::with_capacity(increments.len() + 1);
+    ends.push(age);
+    for inc in increments {
+        ends.push(ends.last().unwrap() + inc);
+    }
+    ends
+}
+
 /// Expected failures of one vehicle × component in each future month, for the
 /// three parameter sets, given its age at the as-of day and its age increment
 /// in each month (in the law's unit).
 fn expected_failures(law: &Renewal, age: f64, increments: &[f64]) -> Vec<f64> {
     let n = increments.len();
-    let mut ends = Vec::with_capacity(n + 1);
-    ends.push(age);
-    for inc in increments {
-        ends.push(ends.last().unwrap() + inc);
-    }
+    let ends = month_ends(age, increments);
     let s0 = law.survival(age).max(1e-300);
     let first: Vec<f64> = (0..n)
         .map(|m| (law.survival(ends[m]) - law.survival(ends[m + 1])) / s0)
@@ -508,11 +514,7 @@ fn expected_failures(law: &Renewal, age: f64, increments: &[f64]) -> Vec<f64> {
 /// `[from, to)` (not counting the first failures themselves): the tail sum
 /// Σⱼ pⱼ (M(a_to − midⱼ) − M(a_from − midⱼ)).
 fn renewals_between(law: &Renewal, age: f64, increments: &[f64], from: usize, to: usize) -> f64 {
-    let mut ends = Vec::with_capacity(increments.len() + 1);
-    ends.push(age);
-    for inc in increments {
-        ends.push(ends.last().unwrap() + inc);
-    }
+    let ends = month_ends(age, increments);
     let s0 = law.survival(age).max(1e-300);
     let mut total = 0.0;
     for j in 0..to {
@@ -941,6 +943,14 @@ pub fn forecast(
             }
         }
         // The reserve: detail months by share, later months by each month's main coverage type.
+        let main: Vec<Option<usize>> = (0..covered_months)
+            .map(|m| {
+                let shares = cover_shares(stretches, months[m].1, months[m].2);
+                (0..3)
+                    .max_by(|&a, &b| shares[a].total_cmp(&shares[b]))
+                    .filter(|&t| shares[t] >= 0.5)
+            })
+            .collect();
         for kind in CoverageType::ALL {
             let mut claims = [0.0; 3];
             for m in 0..horizon.min(needed) {
@@ -951,15 +961,9 @@ pub fn forecast(
             }
             let mut m = horizon;
             while m < covered_months {
-                let main = |m: usize| {
-                    let shares = cover_shares(stretches, months[m].1, months[m].2);
-                    (0..3)
-                        .max_by(|&a, &b| shares[a].total_cmp(&shares[b]))
-                        .filter(|&t| shares[t] >= 0.5)
-                };
-                let this = main(m);
+                let this = main[m];
                 let mut end = m + 1;
-                while end < covered_months && main(end) == this {
+                while end < covered_months && main[end] == this {
                     end += 1;
                 }
                 if this == Some(kind as usize) {

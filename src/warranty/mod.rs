@@ -57,7 +57,16 @@ pub enum WarrantyError {
     /// The warehouse has no repair orders to judge.
     #[error("the warehouse has no repair orders")]
     NoData,
-    /// The alarms could not be written.
+    /// A warehouse file could not be opened.
+    #[error("could not read `{}`", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output could not be written.
     #[error("could not write `{}`", path.display())]
     Write {
         /// The file.

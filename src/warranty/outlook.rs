@@ -138,13 +138,8 @@ fn triangle_rates(
         ) else {
             continue;
         };
-        let Some(c) = CoverageType::parse(c) else {
+        let (Some(c), Some(s)) = (CoverageType::parse(c), Scope::parse(s)) else {
             continue;
-        };
-        let s = if s == Scope::TractionBattery.code() {
-            Scope::TractionBattery
-        } else {
-            Scope::Vehicle
         };
         if r > 0.0 {
             rates.insert((c, s, m), n as f64 / r);
@@ -194,14 +189,7 @@ fn recent_ratio(
         if h.index() + m <= last - RECENT_MONTHS {
             continue;
         }
-        let (Some(c), s) = (
-            CoverageType::parse(c),
-            if s == Scope::TractionBattery.code() {
-                Scope::TractionBattery
-            } else {
-                Scope::Vehicle
-            },
-        ) else {
+        let (Some(c), Some(s)) = (CoverageType::parse(c), Scope::parse(s)) else {
             continue;
         };
         actual += n as f64;
