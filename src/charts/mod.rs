@@ -16,6 +16,7 @@ mod draw;
 pub(crate) mod frame;
 pub(crate) mod prepare;
 pub mod theme;
+pub mod webfont;
 
 use std::fmt;
 use std::str::FromStr;

@@ -8,7 +8,7 @@ use plotters::style::{FontDesc, FontFamily, FontStyle, RGBColor, TextStyle};
 
 /// WenQuanYi Micro Hei (Apache-2.0): Latin and CJK glyphs in one face, so
 /// Chinese labels render the same on every machine, with no system fonts.
-static FONT_BYTES: &[u8] = include_bytes!("fonts/wqy-microhei.ttc");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("fonts/wqy-microhei.ttc");
 
 /// The family name the font is registered under. SVG writes it into every
 /// `<text>`, so it doubles as a CSS fallback list for the viewer's fonts.

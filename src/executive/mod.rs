@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::charts::Lang;
 use crate::dates::Period;
-use crate::report::{ReportError, escape_html};
+use crate::report::ReportError;
 use crate::sql::SessionSettings;
 
 use self::gather::{Gathered, gather};
@@ -190,7 +190,7 @@ fn render(
         "<footer>{} · aftersight {} · {}</footer>\n</body>\n</html>",
         words.t("Generated", "生成于"),
         env!("CARGO_PKG_VERSION"),
-        escape_html(&crate::report::now_rfc3339())
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
 
     let file_name = if lang == Lang::Zh {
@@ -203,7 +203,8 @@ fn render(
         .join("executive")
         .join(format!("period={}", data.period))
         .join(file_name);
-    crate::fsutil::write_atomically(&file, page.html.as_bytes())
+    let html = crate::charts::webfont::embed_font(&page.html)?;
+    crate::fsutil::write_atomically(&file, html.as_bytes())
         .map_err(crate::fsutil::io_error("write", &file))?;
     Ok(SummaryManifest {
         period: data.period.to_string(),

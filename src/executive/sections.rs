@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::gather::{Churn, Gathered, figure_error};
 use super::{AtRisk, Headline, Risk, Words};
+use crate::charts::webfont::FAMILY;
 use crate::charts::{self, ChartKind, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::dates::{Period, add_months, format_date};
 use crate::report::{ReportError, escape_html, png_figure};
@@ -780,10 +781,19 @@ fn headlines(frames: &[Frame], lang: Lang) -> Result<Vec<Headline>, ReportError>
             value: values[i],
             previous: previous.get(kpi).copied().flatten(),
             last_year: last_year.get(kpi).copied().flatten(),
-            unit: units[i].clone(),
+            unit: unit_in(&units[i], lang),
             up_is_good: better[i] == "up",
         })
         .collect())
+}
+
+/// A headline unit as the page's reader writes it: yuan in Chinese.
+fn unit_in(unit: &str, lang: Lang) -> String {
+    match (lang, unit) {
+        (Lang::Zh, "CNY") => "元".into(),
+        (Lang::Zh, "CNY/h") => "元/小时".into(),
+        (_, unit) => unit.into(),
+    }
 }
 
 fn show(value: Option<f64>, unit: &str) -> String {
@@ -1000,8 +1010,16 @@ fn scorecard_table(html: &mut String, frame: &Frame, words: &Words) -> Result<()
             "<tr><td>{}</td><td><b>{}</b></td><td{class}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape_html(&station[i]),
             show(score[i], ""),
-            escape_html(&scored[i]),
-            escape_html(&current[i]),
+            escape_html(&terms::word_or_key(
+                Kind::StationGrade,
+                &scored[i],
+                words.lang
+            )),
+            escape_html(&terms::word_or_key(
+                Kind::StationGrade,
+                &current[i],
+                words.lang
+            )),
             show(comeback[i], "%"),
             show(csi[i], ""),
             show(on_time[i], "%"),
@@ -1015,7 +1033,7 @@ fn page_head(html: &mut String, title: &str, lang: Lang) {
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\
-body{{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1.5rem;color:#212529}}\
+body{{font-family:\"{FAMILY}\",\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1.5rem;color:#212529}}\
 h1{{font-size:1.6rem;margin:0}} h2{{font-size:1.2rem;border-bottom:2px solid #0072b2;padding-bottom:.2rem;margin-top:2rem}}\
 .meta,.note,footer{{color:#646a73;font-size:.9rem}} figure{{margin:.5rem 0}}\
 table{{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem;width:100%}}\

@@ -101,6 +101,9 @@ pub enum ReportError {
     /// The emerging-issue alarms of the executive page could not be computed.
     #[error("emerging-issue alarms")]
     Alarms(#[source] crate::warranty::WarrantyError),
+    /// The page font could not be embedded.
+    #[error(transparent)]
+    Font(#[from] crate::charts::webfont::WebFontError),
     /// A chart of the executive summary could not be drawn.
     #[error("chart of `{name}`")]
     Figure {

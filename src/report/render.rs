@@ -11,6 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::spec::{ReportFormat, ReportSpec};
 use super::{ReportError, ReportManifest, SectionResult};
+use crate::charts::webfont::FAMILY;
 use crate::charts::{self, ChartOptions, Columns, Frame, ImageFormat, Lang};
 use crate::fsutil;
 use crate::sql;
@@ -108,8 +109,8 @@ pub(crate) fn write_files(
     }
     if has(ReportFormat::Html) {
         let path = dir.join("report.html");
-        fs::write(&path, render_html(spec, manifest, results))
-            .map_err(fsutil::io_error("write", &path))?;
+        let html = crate::charts::webfont::embed_font(&render_html(spec, manifest, results))?;
+        fs::write(&path, html).map_err(fsutil::io_error("write", &path))?;
         manifest.files.push("report.html".into());
     }
     Ok(())
@@ -330,7 +331,7 @@ fn render_html(spec: &ReportSpec, m: &ReportManifest, results: &[SectionResult])
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\
-body{{font-family:\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:2rem;color:#222}}\
+body{{font-family:\"{FAMILY}\",\"Noto Sans CJK SC\",\"PingFang SC\",\"Microsoft YaHei\",system-ui,sans-serif;margin:2rem;color:#222}}\
 table{{border-collapse:collapse;margin:0 0 2rem 0;font-size:0.9rem}}\
 th,td{{border:1px solid #ccc;padding:0.25rem 0.6rem}} .num{{text-align:right;font-variant-numeric:tabular-nums}} .text{{text-align:left}}\
 th{{background:#f3f3f3;vertical-align:bottom}} th .zh{{font-weight:normal;color:#555}}\

@@ -109,10 +109,32 @@ fn run_uses_the_bundled_sample_from_the_repository_root() {
             "{}",
             page.display()
         );
+        // One self-contained file, small enough to mail.
+        assert!(html.len() < 1_500_000, "{} bytes", html.len());
+        // Every word a reader sees is in the page's language: no code keys.
+        let chinese = page.ends_with("summary.zh.html");
+        let visible = crate::support::visible_text(&html);
+        let foreign = crate::support::words_out_of_place(&visible, chinese);
+        assert!(foreign.is_empty(), "{}: {foreign:?}", page.display());
         if let Some(browser) = crate::support::chromium() {
             let (found, loaded) = crate::support::browser_image_check(&browser, &page);
             assert_eq!((found, loaded), (images, images), "{}", page.display());
+            // The Chinese text renders in the page's embedded font, not as boxes.
+            let (chars, same) = crate::support::browser_font_check(&browser, &page);
+            assert!(
+                chars >= 8 && !same,
+                "{chars} characters, same pixels: {same}"
+            );
         }
+    }
+    // The monthly report's Chinese renders too.
+    if let Some(browser) = crate::support::chromium() {
+        let report = out.join("reports/monthly/period=2026-10/report.html");
+        let (chars, same) = crate::support::browser_font_check(&browser, &report);
+        assert!(
+            chars >= 8 && !same,
+            "{chars} characters, same pixels: {same}"
+        );
     }
     // The monthly report carries its charts as files and inline.
     let monthly = out.join("reports/monthly/period=2026-10");
@@ -309,6 +331,39 @@ fn the_browser_check_notices_a_broken_image() {
     )
     .unwrap();
     assert_eq!(crate::support::browser_image_check(&browser, &page), (2, 1));
+}
+
+#[test]
+fn the_font_check_notices_boxes() {
+    let Some(browser) = crate::support::chromium() else {
+        return;
+    };
+    // Only a machine without Chinese fonts draws boxes for a page without its own.
+    let fonts = Command::new("fc-list").arg(":lang=zh").output();
+    if !fonts.is_ok_and(|f| f.status.success() && f.stdout.is_empty()) {
+        eprintln!(
+            "NOTE: this machine has Chinese fonts (or no fc-list); the check of boxes is skipped"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let chinese = "<p>本月要点：保修储备金较上月增加</p>";
+    let bare = tmp.path().join("bare.html");
+    let page = format!("<!DOCTYPE html><html><head></head><body>{chinese}</body></html>");
+    std::fs::write(&bare, &page).unwrap();
+    assert_eq!(
+        crate::support::browser_font_check(&browser, &bare),
+        (13, true)
+    );
+    let embedded = tmp.path().join("embedded.html");
+    let page = aftersight::charts::webfont::embed_font(&page)
+        .unwrap()
+        .replace("<body>", "<body style=\"font-family:'Aftersight CJK'\">");
+    std::fs::write(&embedded, page).unwrap();
+    assert_eq!(
+        crate::support::browser_font_check(&browser, &embedded),
+        (13, false)
+    );
 }
 
 /// Polls `run.json` until `stage` is recorded.

@@ -143,18 +143,64 @@ pub fn chromium() -> Option<PathBuf> {
 }
 
 /// Opens an HTML page in headless Chromium and returns (images, images
-/// loaded with a size). A copy of the page gets a script that, once the page
-/// has loaded, writes the counts into the DOM that `--dump-dom` prints.
+/// loaded with a size).
 pub fn browser_image_check(browser: &Path, page: &Path) -> (usize, usize) {
-    let html = std::fs::read_to_string(page).expect("read page");
-    let probe = r#"<script>window.addEventListener('load', () => {
+    let line = browser_probe(
+        browser,
+        page,
+        r#"window.addEventListener('load', () => {
   const images = [...document.images];
   const loaded = images.filter(i => i.complete && i.naturalWidth > 0 && i.naturalHeight > 0).length;
-  const out = document.createElement('pre');
-  out.id = 'browser-check';
-  out.textContent = `images=${images.length} loaded=${loaded}`;
-  document.body.appendChild(out);
-});</script>"#;
+  report(`images=${images.length} loaded=${loaded}`);
+});"#,
+    );
+    (count(&line, "images="), count(&line, "loaded="))
+}
+
+/// Opens an HTML page in headless Chromium and draws two different strings of
+/// its Chinese characters in the page's own font. Returns (distinct Chinese
+/// characters on the page, whether the two drawings are the same pixels):
+/// without a font that has the glyphs, both are rows of the same empty boxes.
+pub fn browser_font_check(browser: &Path, page: &Path) -> (usize, bool) {
+    let line = browser_probe(
+        browser,
+        page,
+        r#"window.addEventListener('load', async () => {
+  const cjk = [...new Set([...document.body.innerText].filter(c => /[\u4e00-\u9fff]/.test(c)))];
+  const [a, b] = [cjk.slice(0, 4).join(''), cjk.slice(4, 8).join('')];
+  const font = '32px ' + getComputedStyle(document.body).fontFamily;
+  await document.fonts.load(font, a + b);
+  const draw = text => {
+    const canvas = document.createElement('canvas');
+    [canvas.width, canvas.height] = [200, 48];
+    const context = canvas.getContext('2d');
+    context.font = font;
+    context.fillText(text, 0, 36);
+    return canvas.toDataURL();
+  };
+  report(`chars=${cjk.length} same=${Number(draw(a) === draw(b))}`);
+});"#,
+    );
+    (count(&line, "chars="), count(&line, "same=") == 1)
+}
+
+/// The number after `key` in a probe's line.
+fn count(line: &str, key: &str) -> usize {
+    line.split(key)
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+}
+
+/// Runs `script` in a copy of `page` in headless Chromium; the script calls
+/// `report(text)`, which writes `text` into the DOM that `--dump-dom`
+/// prints, and this returns it.
+fn browser_probe(browser: &Path, page: &Path, script: &str) -> String {
+    let html = std::fs::read_to_string(page).expect("read page");
+    let probe = format!(
+        "<script>const report = text => {{ const out = document.createElement('pre'); out.id = 'browser-check'; out.textContent = text; document.body.appendChild(out); }};\n{script}</script>"
+    );
     let checked = page.with_file_name(".browser-check.html");
     std::fs::write(
         &checked,
@@ -184,23 +230,87 @@ pub fn browser_image_check(browser: &Path, page: &Path) -> (usize, usize) {
         .expect("start chromium");
     std::fs::remove_file(&checked).ok();
     let dom = String::from_utf8_lossy(&output.stdout);
-    let line = dom
-        .lines()
+    dom.lines()
         .find_map(|l| l.split("<pre id=\"browser-check\">").nth(1))
+        .map(|l| l.split('<').next().unwrap_or(l).to_owned())
         .unwrap_or_else(|| {
             panic!(
                 "the page did not finish loading in Chromium: {}",
                 String::from_utf8_lossy(&output.stderr)
             )
-        });
-    let count = |key: &str| -> usize {
-        line.split(key)
-            .nth(1)
-            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|n| n.parse().ok())
-            .expect("counts")
+        })
+}
+
+/// The text a reader sees on an HTML page: no styles, scripts or tags,
+/// entities decoded, runs of white space as one space.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        text.push(' ');
+        let tag = &rest[open..];
+        let end = ["style", "script"]
+            .iter()
+            .find(|name| tag.starts_with(&format!("<{name}")))
+            .map_or(">".to_owned(), |name| format!("</{name}>"));
+        rest = tag.find(&end).map_or("", |at| &tag[at + end.len()..]);
+    }
+    text.push_str(rest);
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Words a reader of the page's language should not see: snake_case
+/// identifiers on either page and, on a Chinese page, any Latin word but
+/// those of the registry's Chinese names (哈弗H6), a station id, or the
+/// abbreviations and method names Chinese readers use as they are.
+pub fn words_out_of_place(text: &str, chinese: bool) -> Vec<String> {
+    const AS_THEY_ARE: [&str; 9] = [
+        "aftersight",
+        "UTC",
+        "CSI",
+        "NPS",
+        "B10",
+        "pt",
+        "p",
+        "delta",
+        "Benjamini-Hochberg",
+    ];
+    let latin_words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map(|w| w.trim_matches('-'))
+            .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .map(str::to_owned)
+            .collect()
     };
-    (count("images="), count("loaded="))
+    let registry = std::fs::read_to_string(repo_root().join("src/terms/terms.csv")).unwrap();
+    let chinese_names: std::collections::HashSet<String> = registry
+        .lines()
+        .filter_map(|l| l.split(',').nth(3))
+        .flat_map(latin_words)
+        .collect();
+    let mut out: Vec<String> = latin_words(text)
+        .into_iter()
+        .filter(|w| {
+            let snake = w.contains('_');
+            let station =
+                w.len() == 8 && w.starts_with("ST") && w[2..].bytes().all(|b| b.is_ascii_digit());
+            snake
+                || (chinese
+                    && !station
+                    && !AS_THEY_ARE.contains(&w.as_str())
+                    && !chinese_names.contains(w))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A date as days since the epoch.
