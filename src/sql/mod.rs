@@ -305,6 +305,23 @@ pub async fn plan(
             }
             other => SqlError::Query(other),
         })?;
+    let mut missing: Vec<String> = df
+        .logical_plan()
+        .get_parameter_types()?
+        .into_keys()
+        .map(|k| k.trim_start_matches('$').to_owned())
+        .filter(|k| !params.contains_key(k))
+        .collect();
+    missing.sort();
+    if let Some(name) = missing.first() {
+        return Err(SqlError::Parameter {
+            name: name.clone(),
+            reason: format!(
+                "the statement uses `${name}` and no value was given; pass it with `--param {name}=VALUE`, \
+                 or declare `-- param: {name} TYPE DEFAULT` in the file's header"
+            ),
+        });
+    }
     if params.is_empty() {
         return Ok(df);
     }

@@ -575,6 +575,46 @@ fn sql_is_read_only_and_parameters_stay_values() {
     );
     assert_eq!(bad_param.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_param.stderr).contains("parameter `start`"));
+
+    // A library file given with -f binds its header's defaults, like --query.
+    let file = root().join("queries/effective_labour_rate.sql");
+    let from_file = aftersight(
+        &repo_root(),
+        &[
+            "sql",
+            "--warehouse",
+            wh,
+            "-f",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    assert_eq!(from_file.stdout, named.stdout);
+    // A placeholder without a value is named, with how to pass it.
+    let unbound = tmp.path().join("mine.sql");
+    std::fs::write(
+        &unbound,
+        "SELECT count(*) FROM repair_orders WHERE opened_at >= $start",
+    )
+    .unwrap();
+    let missing = aftersight(
+        &repo_root(),
+        &["sql", "--warehouse", wh, "-f", unbound.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("parameter `start`") && stderr.contains("--param start=VALUE"),
+        "{stderr}"
+    );
 }
 
 #[test]

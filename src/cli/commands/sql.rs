@@ -16,7 +16,14 @@ pub async fn run(args: SqlArgs, settings: &Settings) -> anyhow::Result<()> {
         (None, Some(path), None) => {
             let sql = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading `{}`", path.display()))?;
-            (sql, sqlmod::bind_untyped(&args.params))
+            // A file with a library header binds its declared parameters, defaults first.
+            if sql.lines().any(|l| l.trim_start().starts_with("-- name:")) {
+                let q = library::QueryFile::parse(&path, &sql)?;
+                let bound = q.bind(&args.params)?;
+                (q.sql, bound)
+            } else {
+                (sql, sqlmod::bind_untyped(&args.params))
+            }
         }
         (None, None, Some(name)) => {
             let q = library::find_in(settings.queries.as_deref(), &name)?;
