@@ -127,6 +127,13 @@ fn bin_edges(x: &Array2<f64>) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A row's gradient and hessian of the logistic loss, kept side by side.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gradient {
+    gradient: f64,
+    hessian: f64,
+}
+
 /// Gradient and hessian sums and the row count of one bin.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bin {
@@ -135,38 +142,89 @@ struct Bin {
     rows: u32,
 }
 
-/// Rows below which a node's histograms are counted on one thread.
-const PARALLEL_ROWS: usize = 20_000;
+/// The training rows cut into bins, row by row: row `r`'s bins are
+/// `bins[r * features..(r + 1) * features]`, so counting a node's histograms
+/// reads each of its rows once, with its gradient, in one place.
+struct Binned {
+    bins: Vec<u8>,
+    features: usize,
+}
 
-/// Histograms of every feature for a set of rows; large nodes split the
-/// features across the machine's cores.
-fn histogram(bins: &[Vec<u8>], rows: &[u32], g: &[f64], h: &[f64]) -> Vec<[Bin; MAX_BINS]> {
-    let one = |column: &Vec<u8>| {
-        let mut hist = [Bin::default(); MAX_BINS];
-        for &r in rows {
-            let r = r as usize;
-            let b = &mut hist[column[r] as usize];
-            b.gradient += g[r];
-            b.hessian += h[r];
-            b.rows += 1;
+impl Binned {
+    fn new(x: &Array2<f64>, edges: &[Vec<f64>]) -> Binned {
+        let features = x.ncols();
+        let mut bins = Vec::with_capacity(x.nrows() * features);
+        for row in x.rows() {
+            bins.extend(
+                row.iter()
+                    .zip(edges)
+                    .map(|(v, e)| e.partition_point(|edge| *edge <= *v) as u8),
+            );
         }
-        hist
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads == 1 || rows.len() < PARALLEL_ROWS || bins.len() < 2 {
-        return bins.iter().map(one).collect();
+        Binned { bins, features }
     }
-    let per_thread = bins.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = bins
-            .chunks(per_thread)
-            .map(|features| scope.spawn(move || features.iter().map(one).collect::<Vec<_>>()))
+
+    fn bin(&self, row: u32, feature: usize) -> usize {
+        self.bins[row as usize * self.features + feature] as usize
+    }
+}
+
+/// Rows per part of a node's histograms. The parts are counted on the
+/// machine's cores and added in order, so the sums (and the trees) do not
+/// depend on how many cores there are.
+const PART_ROWS: usize = 32_768;
+
+/// Histograms of every feature for a set of rows.
+fn histogram(data: &Binned, rows: &[u32], gradients: &[Gradient]) -> Vec<[Bin; MAX_BINS]> {
+    let count = |rows: &[u32]| {
+        let mut hists = vec![[Bin::default(); MAX_BINS]; data.features];
+        for &r in rows {
+            let Gradient { gradient, hessian } = gradients[r as usize];
+            let at = r as usize * data.features;
+            for (hist, &b) in hists.iter_mut().zip(&data.bins[at..at + data.features]) {
+                let bin = &mut hist[b as usize];
+                bin.gradient += gradient;
+                bin.hessian += hessian;
+                bin.rows += 1;
+            }
+        }
+        hists
+    };
+    let parts: Vec<&[u32]> = rows.chunks(PART_ROWS).collect();
+    if parts.len() == 1 {
+        return count(rows);
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(parts.len());
+    let mut counted: Vec<(usize, Vec<[Bin; MAX_BINS]>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let parts = &parts;
+                scope.spawn(move || {
+                    (t..parts.len())
+                        .step_by(threads)
+                        .map(|i| (i, count(parts[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("a histogram thread does not panic"))
             .collect()
-    })
+    });
+    counted.sort_by_key(|(i, _)| *i);
+    let mut counted = counted.into_iter().map(|(_, hists)| hists);
+    let mut total = counted.next().expect("two parts or more");
+    for part in counted {
+        for (t, p) in total.iter_mut().flatten().zip(part.iter().flatten()) {
+            t.gradient += p.gradient;
+            t.hessian += p.hessian;
+            t.rows += p.rows;
+        }
+    }
+    total
 }
 
 /// The best split of a node: `(gain, feature, bin)`; left takes bins ≤ `bin`.
@@ -212,15 +270,14 @@ struct Open {
 
 /// Grows one tree on the gradients and returns it, with each row's leaf value added to `score`.
 fn grow(
-    bins: &[Vec<u8>],
+    data: &Binned,
     edges: &[Vec<f64>],
-    g: &[f64],
-    h: &[f64],
+    gradients: &[Gradient],
     params: &BoostParams,
     score: &mut [f64],
 ) -> Vec<BoostNode> {
-    let all: Vec<u32> = (0..g.len() as u32).collect();
-    let hists = histogram(bins, &all, g, h);
+    let all: Vec<u32> = (0..gradients.len() as u32).collect();
+    let hists = histogram(data, &all, gradients);
     let mut nodes = vec![BoostNode::Leaf { value: 0.0 }];
     let mut level = vec![Open {
         node: 0,
@@ -237,7 +294,8 @@ fn grow(
             };
             let Some((_, feature, bin)) = split else {
                 let (gs, hs) = open.rows.iter().fold((0.0, 0.0), |(a, b), &r| {
-                    (a + g[r as usize], b + h[r as usize])
+                    let row = gradients[r as usize];
+                    (a + row.gradient, b + row.hessian)
                 });
                 let value = -params.learning_rate * gs / (hs + params.l2);
                 for &r in &open.rows {
@@ -249,11 +307,11 @@ fn grow(
             let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = open
                 .rows
                 .iter()
-                .partition(|&&r| (bins[feature][r as usize] as usize) <= bin);
+                .partition(|&&r| data.bin(r, feature) <= bin);
             // Count the smaller child; the other is the parent minus it.
             let left_first = left_rows.len() <= right_rows.len();
             let small = if left_first { &left_rows } else { &right_rows };
-            let small_hists = histogram(bins, small, g, h);
+            let small_hists = histogram(data, small, gradients);
             let large_hists: Vec<[Bin; MAX_BINS]> = open
                 .hists
                 .iter()
@@ -323,29 +381,20 @@ impl Fit<Array2<f64>, Array1<bool>, linfa::Error> for BoostParams {
             )));
         }
         let edges = bin_edges(x);
-        let bins: Vec<Vec<u8>> = x
-            .axis_iter(Axis(1))
-            .zip(&edges)
-            .map(|(column, e)| {
-                column
-                    .iter()
-                    .map(|v| e.partition_point(|edge| *edge <= *v) as u8)
-                    .collect()
-            })
-            .collect();
+        let data = Binned::new(x, &edges);
         let labels: Vec<f64> = y.iter().map(|&l| f64::from(u8::from(l))).collect();
         let rate = (labels.iter().sum::<f64>() / n as f64).clamp(1e-6, 1.0 - 1e-6);
         let base = (rate / (1.0 - rate)).ln();
         let mut score = vec![base; n];
-        let (mut g, mut h) = (vec![0.0; n], vec![0.0; n]);
+        let mut gradients = vec![Gradient::default(); n];
         let mut trees = Vec::with_capacity(self.iterations);
         for _ in 0..self.iterations {
-            for i in 0..n {
-                let p = 1.0 / (1.0 + (-score[i]).exp());
-                g[i] = p - labels[i];
-                h[i] = (p * (1.0 - p)).max(1e-12);
+            for ((row, &s), &label) in gradients.iter_mut().zip(&score).zip(&labels) {
+                let p = 1.0 / (1.0 + (-s).exp());
+                row.gradient = p - label;
+                row.hessian = (p * (1.0 - p)).max(1e-12);
             }
-            trees.push(grow(&bins, &edges, &g, &h, self, &mut score));
+            trees.push(grow(&data, &edges, &gradients, self, &mut score));
         }
         Ok(BoostModel { base, trees })
     }
