@@ -301,7 +301,7 @@ pub async fn snapshot(
         )));
     }
     if target == Target::Failure {
-        let (fits, _) =
+        let fits =
             super::life::first_failure_fits(ctx, queries, &format_date(cutoff), LAW_MIN_FAILURES)
                 .await?;
         add_law_features(&mut table, &fits, target.horizon_days())?;
@@ -317,12 +317,15 @@ const LAW_MIN_FAILURES: usize = 10;
 /// long it has lasted since its last repair, from the Weibull fit of its time
 /// to first failure (as of the snapshot's cutoff) in months and in kilometres.
 /// The most specific fit wins: the make's, then the powertrain's, then the
-/// component's over the whole fleet; without one the feature is 0.
+/// component's over the whole fleet; without one the feature is 0. `law_p`
+/// is the one of the two whose basis explains the component's lives better
+/// (the model does not see the component, so it cannot tell on its own).
 fn add_law_features(
     table: &mut FeatureTable,
-    fits: &[super::life::GroupFit],
+    fits: &super::life::FirstFailureFits,
     horizon_days: i32,
 ) -> Result<(), ModelError> {
+    let (basis_of, fits) = (&fits.basis, &fits.fits);
     let column = |name: &str| {
         table
             .names
@@ -356,7 +359,7 @@ fn add_law_features(
         })
     };
     let window_months = f64::from(horizon_days) / 30.4375;
-    let mut extra = Array2::zeros((table.x.nrows(), 2));
+    let mut extra = Array2::zeros((table.x.nrows(), 3));
     for row in 0..table.x.nrows() {
         let (component, make, powertrain) = (&components[row], &makes[row], &powertrains[row]);
         if let Some(f) = fit_for("months", component, make, powertrain) {
@@ -368,11 +371,14 @@ fn add_law_features(
             let width = table.x[[row, km_per_day]].max(0.0) * f64::from(horizon_days) / 1000.0;
             extra[[row, 1]] = f.fit.conditional_failure(since, width);
         }
+        let km_law = basis_of.get(component).is_some_and(|b| b == "thousand_km");
+        extra[[row, 2]] = extra[[row, usize::from(km_law)]];
     }
     table.x = ndarray::concatenate(Axis(1), &[table.x.view(), extra.view()])
         .expect("the added columns have the table's rows");
     table.names.push("law_p_months".into());
     table.names.push("law_p_km".into());
+    table.names.push("law_p".into());
     Ok(())
 }
 

@@ -59,7 +59,8 @@ pub async fn fleet(
     min_failures: usize,
 ) -> Result<FleetReliability, ModelError> {
     let params = [("as_of".to_string(), as_of.to_string())];
-    let (fits, curves) = first_failure_fits(ctx, queries, as_of, min_failures).await?;
+    let FirstFailureFits { fits, curves, .. } =
+        first_failure_fits(ctx, queries, as_of, min_failures).await?;
 
     let query = features::load(queries, "repair_events")?;
     let batches = features::run(ctx, &query, &params).await?;
@@ -79,7 +80,7 @@ pub async fn first_failure_fits(
     queries: Option<&Path>,
     as_of: &str,
     min_failures: usize,
-) -> Result<(Vec<GroupFit>, Vec<(String, Vec<KaplanMeierStep>)>), ModelError> {
+) -> Result<FirstFailureFits, ModelError> {
     let params = [("as_of".to_string(), as_of.to_string())];
     let query = features::load(queries, "first_failures")?;
     let batches = features::run(ctx, &query, &params).await?;
@@ -177,7 +178,59 @@ pub async fn first_failure_fits(
             ))
     });
     curves.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok((fits, curves))
+    let basis = fits
+        .iter()
+        .filter(|f| f.level == "component")
+        .map(|f| f.component.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|name| {
+            let law = |basis: &str| {
+                fits.iter()
+                    .find(|f| f.level == "component" && f.component == name && f.basis == basis)
+            };
+            let (by_months, by_km) = (law("months")?, law("thousand_km")?);
+            // Each law's likelihood of the months in service, a km law's density
+            // carried to months by the vehicle's pace, as the warranty forecast compares them.
+            let (mut months_ll, mut km_ll) = (0.0, 0.0);
+            for i in (0..component.len()).filter(|&i| component[i] == name) {
+                let (Some(t), Some(k)) = (months[i], km[i]) else {
+                    continue;
+                };
+                let (t, k) = (t.max(0.5 / 30.4375), k.max(1e-3));
+                if failed[i].unwrap_or(false) {
+                    months_ll += by_months.fit.log_density(t);
+                    km_ll += by_km.fit.log_density(k) + (k / t).ln();
+                } else {
+                    months_ll += by_months.fit.log_survival(t);
+                    km_ll += by_km.fit.log_survival(k);
+                }
+            }
+            let better = if km_ll > months_ll {
+                "thousand_km"
+            } else {
+                "months"
+            };
+            Some((name, better.to_owned()))
+        })
+        .collect();
+    Ok(FirstFailureFits {
+        fits,
+        curves,
+        basis,
+    })
+}
+
+/// The fits of the time to first failure as of a day.
+#[derive(Debug, Clone)]
+pub struct FirstFailureFits {
+    /// Weibull fits per component and group, in months and in thousand km.
+    pub fits: Vec<GroupFit>,
+    /// Kaplan-Meier curves in months in service, per component.
+    pub curves: Vec<(String, Vec<KaplanMeierStep>)>,
+    /// Per component, the basis (`months` or `thousand_km`) whose law explains
+    /// its months in service better.
+    pub basis: std::collections::BTreeMap<String, String>,
 }
 
 /// Reads a CSV or Parquet file (by extension) with DataFusion.

@@ -66,6 +66,17 @@ pub struct WeibullFit {
 }
 
 impl WeibullFit {
+    /// The log of the density at `t`.
+    pub fn log_density(&self, t: f64) -> f64 {
+        let z = t / self.scale;
+        self.shape.ln() - self.scale.ln() + (self.shape - 1.0) * z.ln() - z.powf(self.shape)
+    }
+
+    /// The log of the chance of surviving past `t`.
+    pub fn log_survival(&self, t: f64) -> f64 {
+        -(t / self.scale).powf(self.shape)
+    }
+
     /// Fraction failed by `t`.
     pub fn cdf(&self, t: f64) -> f64 {
         1.0 - (-(t / self.scale).powf(self.shape)).exp()

@@ -249,15 +249,6 @@ fn life_rows(
     rows
 }
 
-fn log_density(fit: &WeibullFit, t: f64) -> f64 {
-    let z = t / fit.scale;
-    fit.shape.ln() - fit.scale.ln() + (fit.shape - 1.0) * z.ln() - z.powf(fit.shape)
-}
-
-fn log_survival(fit: &WeibullFit, t: f64) -> f64 {
-    -(t / fit.scale).powf(fit.shape)
-}
-
 /// Fits one basis to a set of rows.
 fn fit_basis(rows: &[&LifeRow], basis: Basis) -> Option<WeibullFit> {
     match basis {
@@ -298,10 +289,10 @@ fn months_log_likelihood(rows: &[&LifeRow], basis: Basis, fit: &WeibullFit) -> f
             let t = r.months.max(half_day);
             let k = r.thousand_km.max(1e-3);
             match (basis, r.failed) {
-                (Basis::Months, true) => log_density(fit, t),
-                (Basis::Months, false) => log_survival(fit, t),
-                (Basis::ThousandKm, true) => log_density(fit, k) + (k / t).ln(),
-                (Basis::ThousandKm, false) => log_survival(fit, k),
+                (Basis::Months, true) => fit.log_density(t),
+                (Basis::Months, false) => fit.log_survival(t),
+                (Basis::ThousandKm, true) => fit.log_density(k) + (k / t).ln(),
+                (Basis::ThousandKm, false) => fit.log_survival(k),
             }
         })
         .sum()
