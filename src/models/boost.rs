@@ -388,12 +388,24 @@ impl Fit<Array2<f64>, Array1<bool>, linfa::Error> for BoostParams {
         let mut score = vec![base; n];
         let mut gradients = vec![Gradient::default(); n];
         let mut trees = Vec::with_capacity(self.iterations);
+        // Each row's gradient is its own (no sums), so the cores share the rows.
+        let part = n.div_ceil(std::thread::available_parallelism().map_or(1, |c| c.get()));
         for _ in 0..self.iterations {
-            for ((row, &s), &label) in gradients.iter_mut().zip(&score).zip(&labels) {
-                let p = 1.0 / (1.0 + (-s).exp());
-                row.gradient = p - label;
-                row.hessian = (p * (1.0 - p)).max(1e-12);
-            }
+            std::thread::scope(|scope| {
+                let parts = gradients
+                    .chunks_mut(part)
+                    .zip(score.chunks(part))
+                    .zip(labels.chunks(part));
+                for ((gradients, score), labels) in parts {
+                    scope.spawn(move || {
+                        for ((row, &s), &label) in gradients.iter_mut().zip(score).zip(labels) {
+                            let p = 1.0 / (1.0 + (-s).exp());
+                            row.gradient = p - label;
+                            row.hessian = (p * (1.0 - p)).max(1e-12);
+                        }
+                    });
+                }
+            });
             trees.push(grow(&data, &edges, &gradients, self, &mut score));
         }
         Ok(BoostModel { base, trees })
