@@ -591,9 +591,10 @@ impl From<ModelNameArg> for aftersight::models::jobs::ModelName {
 #[derive(Args, Debug)]
 #[command(
     after_long_help = "Builds features with queries/features/TARGET.sql at two cutoffs one label window apart,
-trains logistic regression and a decision tree on the earlier one, keeps the better on the later
-window (ROC AUC), cross-validates it (stratified 5-fold), refits it on the later snapshot and saves
-it as the next version under MODELS/TARGET/. The first version becomes the champion.
+trains logistic regression, a decision tree and gradient-boosted trees on the earlier one, keeps the
+best on the later window (ROC AUC), cross-validates it (stratified 5-fold, folds grouped by vehicle or
+customer), refits it on the later snapshot and saves it as the next version under MODELS/TARGET/.
+The first version becomes the champion (`models champion` chooses another).
 
 Examples:
   aftersight train churn --truth datasets/sample/truth.json   # also reports the oracle AUC
@@ -626,7 +627,8 @@ pub struct TrainArgs {
 #[command(
     after_long_help = "Grid search with stratified k-fold cross-validation on the latest labelled snapshot.
 Logistic regression takes `c` (inverse regularisation, as in scikit-learn); the decision tree
-takes `max_depth` and `min_leaf`. Results are sorted best first.
+takes `max_depth` and `min_leaf`; boosted trees take `iterations`, `learning_rate`, `max_depth` and
+`min_leaf`. Results are sorted best first.
 
 Examples:
   aftersight tune churn --grid \"c=0.01,0.1,1,10\"
@@ -761,7 +763,7 @@ impl From<MetricArg> for aftersight::models::store::Metric {
 #[derive(Args, Debug)]
 #[command(
     after_long_help = "Writes the snapshot a model trains on: identifier columns, every feature (for failure,
-also law_p_months and law_p_km from the Weibull fits as of the cutoff) and the label, one row
+also law_p_months, law_p_km and law_p from the Weibull fits as of the cutoff) and the label, one row
 per vehicle and component (failure) or customer (churn). The file is written atomically; its
 extension (.csv or .parquet) chooses the format.
 
