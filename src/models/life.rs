@@ -190,21 +190,15 @@ pub async fn first_failure_fits(
                     .find(|f| f.level == "component" && f.component == name && f.basis == basis)
             };
             let (by_months, by_km) = (law("months")?, law("thousand_km")?);
-            // Each law's likelihood of the months in service, a km law's density
-            // carried to months by the vehicle's pace, as the warranty forecast compares them.
+            // Each law's likelihood of the months in service, as the warranty forecast compares them.
             let (mut months_ll, mut km_ll) = (0.0, 0.0);
             for i in (0..component.len()).filter(|&i| component[i] == name) {
                 let (Some(t), Some(k)) = (months[i], km[i]) else {
                     continue;
                 };
-                let (t, k) = (t.max(0.5 / 30.4375), k.max(1e-3));
-                if failed[i].unwrap_or(false) {
-                    months_ll += by_months.fit.log_density(t);
-                    km_ll += by_km.fit.log_density(k) + (k / t).ln();
-                } else {
-                    months_ll += by_months.fit.log_survival(t);
-                    km_ll += by_km.fit.log_survival(k);
-                }
+                let failed = failed[i].unwrap_or(false);
+                months_ll += by_months.fit.months_log_likelihood(false, t, k, failed);
+                km_ll += by_km.fit.months_log_likelihood(true, t, k, failed);
             }
             let better = if km_ll > months_ll {
                 "thousand_km"

@@ -77,6 +77,27 @@ impl WeibullFit {
         -(t / self.scale).powf(self.shape)
     }
 
+    /// One life's log-likelihood on the scale of months in service, so that a
+    /// law in months and one in thousand km can be compared on the same lives:
+    /// a km law's density is carried to months by the vehicle's pace (km per
+    /// month to the failure). Times below half a day (or 1 km) count as that.
+    pub fn months_log_likelihood(
+        &self,
+        in_km: bool,
+        months: f64,
+        thousand_km: f64,
+        failed: bool,
+    ) -> f64 {
+        let t = months.max(0.5 * 12.0 / 365.25);
+        let k = thousand_km.max(1e-3);
+        match (in_km, failed) {
+            (false, true) => self.log_density(t),
+            (false, false) => self.log_survival(t),
+            (true, true) => self.log_density(k) + (k / t).ln(),
+            (true, false) => self.log_survival(k),
+        }
+    }
+
     /// Fraction failed by `t`.
     pub fn cdf(&self, t: f64) -> f64 {
         1.0 - (-(t / self.scale).powf(self.shape)).exp()

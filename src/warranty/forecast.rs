@@ -279,21 +279,17 @@ fn fit_basis(rows: &[&LifeRow], basis: Basis) -> Option<WeibullFit> {
     }
 }
 
-/// The log-likelihood of the rows' months in service under each basis's law:
-/// a km law's density is carried to months by the vehicle's pace (km / month
-/// to the failure), so the two are comparable.
+/// The log-likelihood of the rows' months in service under each basis's law
+/// ([`WeibullFit::months_log_likelihood`]), so the two are comparable.
 fn months_log_likelihood(rows: &[&LifeRow], basis: Basis, fit: &WeibullFit) -> f64 {
-    let half_day = 0.5 / DAYS_PER_MONTH;
     rows.iter()
         .map(|r| {
-            let t = r.months.max(half_day);
-            let k = r.thousand_km.max(1e-3);
-            match (basis, r.failed) {
-                (Basis::Months, true) => fit.log_density(t),
-                (Basis::Months, false) => fit.log_survival(t),
-                (Basis::ThousandKm, true) => fit.log_density(k) + (k / t).ln(),
-                (Basis::ThousandKm, false) => fit.log_survival(k),
-            }
+            fit.months_log_likelihood(
+                basis == Basis::ThousandKm,
+                r.months,
+                r.thousand_km,
+                r.failed,
+            )
         })
         .sum()
 }
