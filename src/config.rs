@@ -48,6 +48,11 @@ csv_headers = "keys"                            # env AFTERSIGHT_CSV_HEADERS
 threads = 2                                     # env AFTERSIGHT_THREADS
 # Memory DataFusion may use before it spills to disk: a number of bytes, or with KiB, MiB, GiB (or KB, MB, GB).
 memory_limit = "4GiB"                           # env AFTERSIGHT_MEMORY_LIMIT
+# Where queries run: "local" (this process), "ballista" (a cluster's scheduler at `url`; every
+# executor must see the warehouse at the same path), or "standalone" (Ballista inside this process).
+kind = "local"                                  # env AFTERSIGHT_ENGINE
+# The Ballista scheduler, for kind = "ballista". Setting it alone selects "ballista".
+# url = "df://localhost:50050"                  # env AFTERSIGHT_ENGINE_URL
 "#;
 
 /// Errors of the configuration.
@@ -136,6 +141,10 @@ pub struct EngineSection {
     pub threads: Option<usize>,
     /// Memory before spilling, e.g. `4GiB`.
     pub memory_limit: Option<String>,
+    /// `local`, `ballista` or `standalone`.
+    pub kind: Option<String>,
+    /// The Ballista scheduler, `df://HOST:PORT`.
+    pub url: Option<String>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -150,7 +159,7 @@ const TOP_KEYS: &[&str] = &[
     "csv_headers",
     "engine",
 ];
-const ENGINE_KEYS: &[&str] = &["threads", "memory_limit"];
+const ENGINE_KEYS: &[&str] = &["threads", "memory_limit", "kind", "url"];
 
 /// Reads a configuration file, refusing unknown keys.
 pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {

@@ -25,6 +25,7 @@
 //! - [`fsutil`]: atomic publication of output directories, progress bars.
 
 pub mod charts;
+pub mod cluster;
 pub mod config;
 pub mod dates;
 pub mod error;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::charts::Lang;
 use crate::config::{self, ConfigError, ConfigFile};
 use crate::pipeline::{DEFAULT_SEED, RunConfig};
-use crate::sql::SessionSettings;
+use crate::sql::{Engine, EngineKind, SchedulerUrl, SessionSettings};
 
 /// The output root when none is configured.
 pub const DEFAULT_OUT: &str = "aftersight-out";
@@ -43,6 +43,10 @@ pub struct Flags {
     pub memory_limit: Option<String>,
     /// Header row of the CSVs: `keys`, `en` or `zh`.
     pub csv_headers: Option<String>,
+    /// Engine kind: `local`, `ballista` or `standalone`.
+    pub engine: Option<String>,
+    /// Ballista scheduler URL, `df://HOST:PORT`.
+    pub engine_url: Option<String>,
 }
 
 /// Every setting, resolved.
@@ -119,6 +123,7 @@ impl Settings {
         if let Some(bytes) = layers.memory_limit()? {
             session.memory_limit = bytes;
         }
+        session.engine = layers.engine()?;
         Ok(Settings {
             raw: layers.path(|f| &f.raw, "AFTERSIGHT_RAW", |c| &c.raw),
             queries: query_library(given_queries.as_deref()),
@@ -309,6 +314,38 @@ impl<E: Fn(&str) -> Option<String>> Layers<'_, E> {
             .transpose()
     }
 
+    /// The engine: its kind, and for Ballista the scheduler's URL. A URL with
+    /// no kind in any layer means Ballista.
+    fn engine(&self) -> Result<Engine, ConfigError> {
+        let section = self.file.engine.clone().unwrap_or_default();
+        let url = self
+            .text(
+                self.flags.engine_url.clone(),
+                "engine-url",
+                "AFTERSIGHT_ENGINE_URL",
+                "engine.url",
+                section.url,
+            )
+            .map(|v| v.text.parse::<SchedulerUrl>().map_err(|m| v.error(m)))
+            .transpose()?;
+        let kind = self
+            .text(
+                self.flags.engine.clone(),
+                "engine",
+                "AFTERSIGHT_ENGINE",
+                "engine.kind",
+                section.kind,
+            )
+            .map(|v| v.text.parse::<EngineKind>().map_err(|m| v.error(m)))
+            .transpose()?;
+        let kind = kind.unwrap_or(if url.is_some() {
+            EngineKind::Ballista
+        } else {
+            EngineKind::Local
+        });
+        Ok(Engine::new(kind, url))
+    }
+
     fn languages(&self) -> Result<Vec<Lang>, ConfigError> {
         match &self.file.languages {
             None => Ok(vec![Lang::En, Lang::Zh]),
@@ -366,6 +403,44 @@ mod tests {
         let s = Settings::resolve_with(&given, env).unwrap();
         assert_eq!(s.out, PathBuf::from("from-flag"));
         assert_eq!(s.session.threads, 7);
+    }
+
+    #[test]
+    fn the_engine_resolves_like_every_setting_and_a_url_alone_means_ballista() {
+        let toml = file("[engine]\nkind = \"standalone\"\n");
+        let s = Settings::resolve_with(&flags(toml.path()), |_| None).unwrap();
+        assert_eq!(s.session.engine, Engine::Standalone);
+        assert_eq!(
+            Settings::resolve_with(&Flags::default(), |_| None)
+                .unwrap()
+                .session
+                .engine,
+            Engine::Local
+        );
+        let env = |name: &str| {
+            (name == "AFTERSIGHT_ENGINE_URL").then(|| "df://10.1.2.3:50070".to_owned())
+        };
+        let s = Settings::resolve_with(&Flags::default(), env).unwrap();
+        assert_eq!(
+            s.session.engine,
+            Engine::Ballista("df://10.1.2.3:50070".parse().unwrap())
+        );
+        let mut given = flags(toml.path());
+        given.engine = Some("local".into());
+        let s = Settings::resolve_with(&given, env).unwrap();
+        assert_eq!(s.session.engine, Engine::Local);
+        given.engine = Some("cluster".into());
+        let err = Settings::resolve_with(&given, env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "engine.kind: `cluster` is not one of local, ballista, standalone (from --engine)"
+        );
+        let toml = file("[engine]\nurl = \"http://h:1\"\n");
+        let err = Settings::resolve_with(&flags(toml.path()), |_| None).unwrap_err();
+        assert!(
+            err.to_string().starts_with("engine.url: `http://h:1` is not a scheduler URL"),
+            "{err}"
+        );
     }
 
     #[test]

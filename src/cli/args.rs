@@ -61,6 +61,13 @@ pub struct SettingsArgs {
     /// Header row of the CSVs (KPIs, reports, `sql --format csv`): keys, en or zh [default: keys].
     #[arg(long, global = true, value_name = "keys|en|zh")]
     pub csv_headers: Option<String>,
+    /// Where queries run: local (this process), ballista (the cluster at --engine-url) or
+    /// standalone (Ballista inside this process) [default: local].
+    #[arg(long, global = true, value_name = "local|ballista|standalone")]
+    pub engine: Option<String>,
+    /// The Ballista scheduler; alone it selects --engine ballista [default: df://localhost:50050].
+    #[arg(long, global = true, value_name = "df://HOST:PORT")]
+    pub engine_url: Option<String>,
 }
 
 /// The subcommands.
@@ -98,6 +105,40 @@ pub enum Command {
     Summary(SummaryArgs),
     /// Warranty intelligence: emerging-issue alarms.
     Warranty(WarrantyArgs),
+    /// Start a Ballista scheduler: the cluster's planner, which `--engine ballista` connects to.
+    Scheduler(SchedulerArgs),
+    /// Start a Ballista executor: a cluster worker that registers with a scheduler.
+    Executor(ExecutorArgs),
+}
+
+/// `aftersight scheduler`: Ballista's scheduler with Ballista's own flags.
+#[derive(Args)]
+#[command(after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). Clients connect with
+`--engine ballista --engine-url df://HOST:PORT`; every executor must see the warehouse (and the
+output folder) at the same path as the client, on a shared file system.
+
+Examples:
+  aftersight scheduler --bind-host 0.0.0.0 --bind-port 50050
+  aftersight scheduler --bind-host 127.0.0.1 --bind-port 50050 --log-dir /var/log/aftersight")]
+pub struct SchedulerArgs {
+    #[command(flatten)]
+    pub ballista: ballista_scheduler::config::Config,
+}
+
+/// `aftersight executor`: Ballista's executor with Ballista's own flags.
+#[derive(Args)]
+#[command(after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). The executor reads the
+warehouse's Parquet files at the paths the plans name, so mount the warehouse at the same path
+as on the machine that runs aftersight; --work-dir holds its shuffle files.
+
+Examples:
+  aftersight executor --scheduler-host sched.internal --scheduler-port 50050 \\
+      --bind-host 0.0.0.0 --external-host worker1.internal --work-dir /var/lib/aftersight/work
+  aftersight executor --scheduler-host 127.0.0.1 --bind-host 127.0.0.1 --bind-port 50051 \\
+      --bind-grpc-port 50052 --bind-health-port 50053 --vcores 2 --memory-pool-size 4294967296")]
+pub struct ExecutorArgs {
+    #[command(flatten)]
+    pub ballista: ballista_executor::config::Config,
 }
 
 /// How a command prints its summary.

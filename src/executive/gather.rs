@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 
 use super::{EMBEDDED, SummaryConfig};
@@ -210,10 +209,7 @@ fn register_no_segments(ctx: &SessionContext) -> Result<(), SqlError> {
         Field::new("segment_name", DataType::Utf8, true),
         Field::new("segment_name_zh", DataType::Utf8, true),
     ]);
-    ctx.register_batch(
-        "segments_predictions",
-        RecordBatch::new_empty(Arc::new(schema)),
-    )?;
+    ctx.register_table("segments_predictions", sql::empty_table(Arc::new(schema)))?;
     Ok(())
 }
 

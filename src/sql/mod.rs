@@ -9,6 +9,7 @@
 //! Parameters are bound as typed values (`$name` placeholders), never
 //! spliced into the SQL text.
 
+pub mod engine;
 pub mod library;
 pub mod output;
 
@@ -25,11 +26,12 @@ use datafusion::datasource::listing::{
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext, col};
+use datafusion::prelude::{SQLOptions, SessionContext, col};
 
 use crate::schema::Table;
 use crate::warehouse::{Manifest, WarehouseError};
 
+pub use self::engine::{Engine, EngineKind, SchedulerUrl};
 pub use self::library::{ParamSpec, ParamType, QueryFile};
 
 /// Errors of the SQL layer.
@@ -60,6 +62,29 @@ pub enum SqlError {
     /// DataFusion rejected or failed the query.
     #[error("query failed")]
     Query(#[from] DataFusionError),
+    /// The cluster engine could not be reached or cannot run queries.
+    #[error("engine {engine}: {reason}")]
+    Cluster {
+        /// The engine.
+        engine: Engine,
+        /// What went wrong, and what to do.
+        reason: String,
+    },
+    /// The cluster's executors cannot read the warehouse's files.
+    #[error(
+        "engine {engine}: the executors cannot read the warehouse at `{}`; every executor must \
+         see it at that same path (a shared file system), because Ballista ships plans, not data \
+         (the executor said: {reason})",
+        warehouse.display()
+    )]
+    WarehouseNotShared {
+        /// The engine.
+        engine: Engine,
+        /// The warehouse, as this process sees it.
+        warehouse: PathBuf,
+        /// The executor's error.
+        reason: String,
+    },
 }
 
 /// Session settings for this 2-core machine.
@@ -75,35 +100,39 @@ pub struct SessionSettings {
     /// epoch): fact tables keep only rows whose event date is on or before it,
     /// for reproducible historical runs.
     pub as_of: Option<i32>,
+    /// Where plans run: in this process or on a Ballista cluster.
+    pub engine: Engine,
 }
 
 impl Default for SessionSettings {
     /// 4 GiB before spilling (of the machine's 24), spills in the system
-    /// temporary directory, two partitions (this machine's cores), all data.
+    /// temporary directory, two partitions (this machine's cores), all data,
+    /// in this process.
     fn default() -> SessionSettings {
         SessionSettings {
             memory_limit: 4 << 30,
             spill_dir: std::env::temp_dir(),
             threads: 2,
             as_of: None,
+            engine: Engine::Local,
         }
     }
 }
 
-/// Opens a read-only DataFusion session over the tables of a warehouse.
+/// Opens a read-only DataFusion session over the tables of a warehouse, on
+/// the engine the settings name.
 pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionContext, SqlError> {
     let manifest = Manifest::load(root)?;
     if manifest.batch == 0 {
         return Err(SqlError::EmptyWarehouse(root.to_path_buf()));
     }
-    let mut config = SessionConfig::new()
+    let mut config = engine::base_config(&settings.engine)
         .with_target_partitions(settings.threads.max(1))
         .with_information_schema(true);
     let opts = config.options_mut();
     opts.execution.collect_statistics = true;
     opts.execution.parquet.enable_page_index = true;
     opts.execution.parquet.pruning = true;
-    opts.optimizer.prefer_existing_sort = true;
     // A fair pool: each spilling operator (sorts, aggregations) gets an even
     // share of what the non-spilling ones (hash-join build sides) leave, so two
     // parallel sorts cannot starve each other as they do under a greedy pool.
@@ -115,7 +144,8 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
         .with_memory_pool(Arc::new(pool))
         .with_temp_file_path(&settings.spill_dir)
         .build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let ctx = engine::context(&settings.engine, config, runtime).await?;
+    let mut first_file = None;
     for table in Table::ALL {
         let files = &manifest.table(table).files;
         let mut urls = Vec::with_capacity(files.len());
@@ -128,14 +158,15 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
             urls.push(ListingTableUrl::parse(path.to_string_lossy())?);
         }
         let sort_column = table.event_column().unwrap_or(table.primary_key());
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_file_sort_order(vec![vec![col(sort_column).sort(true, false)]]);
+        let mut options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet");
+        if engine::keeps_order_across_stages(&settings.engine) {
+            options = options.with_file_sort_order(vec![vec![col(sort_column).sort(true, false)]]);
+        }
         let provider: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
-            Arc::new(datafusion::datasource::empty::EmptyTable::new(
-                table.arrow_schema(),
-            ))
+            empty_table(table.arrow_schema())
         } else {
+            first_file.get_or_insert(table.name());
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .with_schema(table.arrow_schema());
@@ -161,7 +192,68 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
             }
         }
     }
+    if let (true, Some(table)) = (settings.engine.is_ballista(), first_file) {
+        executors_read(&ctx, root, &settings.engine, table).await?;
+    }
     Ok(ctx)
+}
+
+/// How long a cluster may take to run its first row before the session gives up.
+const FIRST_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Fails with a clear error unless the cluster's executors read one row of
+/// `table`: the files are there, at the same path, for them too.
+async fn executors_read(
+    ctx: &SessionContext,
+    root: &Path,
+    engine: &Engine,
+    table: &str,
+) -> Result<(), SqlError> {
+    let first_row = async { ctx.table(table).await?.limit(0, Some(1))?.collect().await };
+    match tokio::time::timeout(FIRST_QUERY_TIMEOUT, first_row).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => {
+            let reason = e.to_string();
+            let missing = ["not found", "No such file", "NotFound"]
+                .iter()
+                .any(|m| reason.contains(m));
+            Err(if missing {
+                SqlError::WarehouseNotShared {
+                    engine: engine.clone(),
+                    warehouse: root.to_path_buf(),
+                    reason,
+                }
+            } else {
+                SqlError::Cluster {
+                    engine: engine.clone(),
+                    reason: format!("a first query on `{table}` failed: {reason}"),
+                }
+            })
+        }
+        Err(_) => Err(SqlError::Cluster {
+            engine: engine.clone(),
+            reason: format!(
+                "no executor answered a first query in {} s; are executors running and \
+                 registered with this scheduler (`aftersight executor --scheduler-host ...`)?",
+                FIRST_QUERY_TIMEOUT.as_secs()
+            ),
+        }),
+    }
+}
+
+/// A table with `schema` and no rows, that either engine can plan (a view
+/// over an empty relation; Ballista cannot ship in-memory tables).
+pub fn empty_table(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+) -> Arc<dyn datafusion::catalog::TableProvider> {
+    use datafusion::logical_expr::{EmptyRelation, LogicalPlan};
+    let schema = datafusion::common::DFSchema::try_from(schema.as_ref().clone())
+        .expect("an arrow schema without duplicate names is a valid plan schema");
+    let plan = LogicalPlan::EmptyRelation(EmptyRelation {
+        produce_one_row: false,
+        schema: Arc::new(schema),
+    });
+    Arc::new(datafusion::catalog::view::ViewTable::new(plan, None))
 }
 
 /// The last day with repair orders in the warehouse (days since the epoch),

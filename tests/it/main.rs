@@ -1,6 +1,7 @@
 //! Integration tests: one binary, modules by feature.
 
 mod charts;
+mod cluster;
 mod cli;
 mod datasets;
 mod generate;

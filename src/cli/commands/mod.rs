@@ -6,6 +6,7 @@ use aftersight::settings::{Flags, Settings};
 use super::args::{Cli, Command, SettingsArgs};
 
 mod chart;
+mod cluster;
 mod generate;
 mod ingest;
 mod init;
@@ -28,6 +29,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             ..base.clone()
         })
     };
+    if !matches!(cli.command, Command::Scheduler(_) | Command::Executor(_)) {
+        cluster::log_if_asked();
+    }
     match cli.command {
         // `init` writes the settings file, so it must work while that file is broken.
         Command::Init(args) => init::run(args),
@@ -78,6 +82,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             let settings = with_out(&args.out)?;
             summary::run(args, &settings).await
         }
+        // The cluster's processes take Ballista's own flags, not aftersight's settings.
+        Command::Scheduler(args) => cluster::scheduler(args).await,
+        Command::Executor(args) => cluster::executor(args).await,
     }
 }
 
@@ -89,6 +96,8 @@ fn flags(args: &SettingsArgs) -> Flags {
         threads: args.threads,
         memory_limit: args.memory_limit.clone(),
         csv_headers: args.csv_headers.clone(),
+        engine: args.engine.clone(),
+        engine_url: args.engine_url.clone(),
         ..Flags::default()
     }
 }
