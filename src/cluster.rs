@@ -37,7 +37,11 @@ pub async fn run_scheduler(
         process: "scheduler",
         message: e.to_string(),
     };
-    let addr = socket_addr(&options.bind_host, options.bind_port, "--bind-host/--bind-port")?;
+    let addr = socket_addr(
+        &options.bind_host,
+        options.bind_port,
+        "--bind-host/--bind-port",
+    )?;
     let config: SchedulerConfig = options.try_into().map_err(failed)?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => return cli::exit::report(&anyhow::Error::new(err).context("starting the runtime")),
+        Err(err) => {
+            return cli::exit::report(&anyhow::Error::new(err).context("starting the runtime"));
+        }
     };
     // The command runs on a runtime thread, not on the main thread's smaller stack.
     let result = runtime.block_on(async {

@@ -438,7 +438,8 @@ mod tests {
         let toml = file("[engine]\nurl = \"http://h:1\"\n");
         let err = Settings::resolve_with(&flags(toml.path()), |_| None).unwrap_err();
         assert!(
-            err.to_string().starts_with("engine.url: `http://h:1` is not a scheduler URL"),
+            err.to_string()
+                .starts_with("engine.url: `http://h:1` is not a scheduler URL"),
             "{err}"
         );
     }

@@ -113,13 +113,15 @@ pub enum Command {
 
 /// `aftersight scheduler`: Ballista's scheduler with Ballista's own flags.
 #[derive(Args)]
-#[command(after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). Clients connect with
+#[command(
+    after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). Clients connect with
 `--engine ballista --engine-url df://HOST:PORT`; every executor must see the warehouse (and the
 output folder) at the same path as the client, on a shared file system.
 
 Examples:
   aftersight scheduler --bind-host 0.0.0.0 --bind-port 50050
-  aftersight scheduler --bind-host 127.0.0.1 --bind-port 50050 --log-dir /var/log/aftersight")]
+  aftersight scheduler --bind-host 127.0.0.1 --bind-port 50050 --log-dir /var/log/aftersight"
+)]
 pub struct SchedulerArgs {
     #[command(flatten)]
     pub ballista: ballista_scheduler::config::Config,
@@ -127,7 +129,8 @@ pub struct SchedulerArgs {
 
 /// `aftersight executor`: Ballista's executor with Ballista's own flags.
 #[derive(Args)]
-#[command(after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). The executor reads the
+#[command(
+    after_long_help = "Runs until stopped (Ctrl-C or SIGTERM). The executor reads the
 warehouse's Parquet files at the paths the plans name, so mount the warehouse at the same path
 as on the machine that runs aftersight; --work-dir holds its shuffle files.
 
@@ -135,7 +138,8 @@ Examples:
   aftersight executor --scheduler-host sched.internal --scheduler-port 50050 \\
       --bind-host 0.0.0.0 --external-host worker1.internal --work-dir /var/lib/aftersight/work
   aftersight executor --scheduler-host 127.0.0.1 --bind-host 127.0.0.1 --bind-port 50051 \\
-      --bind-grpc-port 50052 --bind-health-port 50053 --vcores 2 --memory-pool-size 4294967296")]
+      --bind-grpc-port 50052 --bind-health-port 50053 --vcores 2 --memory-pool-size 4294967296"
+)]
 pub struct ExecutorArgs {
     #[command(flatten)]
     pub ballista: ballista_executor::config::Config,

@@ -265,7 +265,14 @@ mod tests {
         assert_eq!(url.to_string(), "df://10.0.0.5:50070");
         let url: SchedulerUrl = "df://scheduler.internal".parse().unwrap();
         assert_eq!(url.to_string(), "df://scheduler.internal:50050");
-        for bad in ["http://h:1", "df://", "df://h:port", "df://h:0", "df://a b:1", "h:1"] {
+        for bad in [
+            "http://h:1",
+            "df://",
+            "df://h:port",
+            "df://h:0",
+            "df://a b:1",
+            "h:1",
+        ] {
             let err = bad.parse::<SchedulerUrl>().unwrap_err();
             assert!(err.contains("df://localhost:50050"), "{bad}: {err}");
         }

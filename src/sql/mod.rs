@@ -158,8 +158,8 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
             urls.push(ListingTableUrl::parse(path.to_string_lossy())?);
         }
         let sort_column = table.event_column().unwrap_or(table.primary_key());
-        let mut options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let mut options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         if engine::keeps_order_across_stages(&settings.engine) {
             options = options.with_file_sort_order(vec![vec![col(sort_column).sort(true, false)]]);
         }

@@ -116,7 +116,12 @@ fn canonical(mut rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
 /// to 1e-9 relative, and amounts in yuan (`*_cny`) to the cent as well.
 fn assert_same(name: &str, local: &[RecordBatch], cluster: &[RecordBatch]) {
     let names: Vec<String> = match local.first().or(cluster.first()) {
-        Some(b) => b.schema().fields().iter().map(|f| f.name().clone()).collect(),
+        Some(b) => b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect(),
         None => return,
     };
     let (a, b) = (canonical(cells(local)), canonical(cells(cluster)));
@@ -133,14 +138,19 @@ fn assert_same(name: &str, local: &[RecordBatch], cluster: &[RecordBatch]) {
                 }
                 _ => false,
             };
-            assert!(same, "{name}.{column}: {x:?} in process, {y:?} on the cluster\n{ra:?}\n{rb:?}");
+            assert!(
+                same,
+                "{name}.{column}: {x:?} in process, {y:?} on the cluster\n{ra:?}\n{rb:?}"
+            );
         }
     }
 }
 
 /// Runs every compared query on both engines and checks the rows agree.
 async fn compare_engines(warehouse: &Path, cluster: Engine) {
-    let local = sql::open(warehouse, &SessionSettings::default()).await.unwrap();
+    let local = sql::open(warehouse, &SessionSettings::default())
+        .await
+        .unwrap();
     let settings = SessionSettings {
         engine: cluster.clone(),
         ..SessionSettings::default()
@@ -153,7 +163,13 @@ async fn compare_engines(warehouse: &Path, cluster: Engine) {
         let want = sql::query(&local, &q.sql, params.clone()).await.unwrap();
         let got = sql::query(&remote, &q.sql, params)
             .await
-            .unwrap_or_else(|e| panic!("{} on {cluster}: {}", q.name, aftersight::error::chain_message(&e)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} on {cluster}: {}",
+                    q.name,
+                    aftersight::error::chain_message(&e)
+                )
+            });
         assert_same(&q.name, &want, &got);
         compared += usize::from(want.iter().any(|b| b.num_rows() > 0));
     }
@@ -214,8 +230,9 @@ async fn unreachable_scheduler() {
         Err(e) => e.to_string(),
     };
     assert!(
-        err.starts_with(&format!("engine ballista at {url}: cannot reach the scheduler"))
-            && err.contains("aftersight scheduler"),
+        err.starts_with(&format!(
+            "engine ballista at {url}: cannot reach the scheduler"
+        )) && err.contains("aftersight scheduler"),
         "{err}"
     );
 }
@@ -230,9 +247,16 @@ struct LoopbackCluster {
 
 impl LoopbackCluster {
     fn start(dir: &Path) -> LoopbackCluster {
+        LoopbackCluster::start_with(dir, 2, None)
+    }
+
+    /// A scheduler and `executors` executors; with `hidden`, the executors run
+    /// in their own mount namespace where that folder is an empty tmpfs (as
+    /// if the warehouse were not on a shared file system).
+    fn start_with(dir: &Path, executors: usize, hidden: Option<&Path>) -> LoopbackCluster {
         let logs = dir.join("logs");
         std::fs::create_dir_all(&logs).unwrap();
-        let ports = free_ports(7);
+        let ports = free_ports(1 + 3 * executors);
         let mut cluster = LoopbackCluster {
             children: Vec::new(),
             logs,
@@ -252,36 +276,56 @@ impl LoopbackCluster {
             ],
         );
         cluster.wait_for("scheduler", |_| port_open(ports[0]));
-        for (i, p) in [&ports[1..4], &ports[4..7]].into_iter().enumerate() {
+        for (i, p) in ports[1..].chunks(3).enumerate() {
             let name = format!("executor{}", i + 1);
             let work = dir.join(&name);
             std::fs::create_dir_all(&work).unwrap();
             let (flight, grpc, health) = (p[0].to_string(), p[1].to_string(), p[2].to_string());
+            let hide: Vec<&str> = match hidden {
+                // unshare(1): `sh -c 'mount … "$1"; shift; exec "$@"' sh DIR aftersight executor …`
+                Some(folder) => vec![
+                    "unshare",
+                    "--mount",
+                    "--propagation",
+                    "private",
+                    "sh",
+                    "-c",
+                    "mount -t tmpfs tmpfs \"$1\" && shift && exec \"$@\"",
+                    "sh",
+                    folder.to_str().unwrap(),
+                    env!("CARGO_BIN_EXE_aftersight"),
+                ],
+                None => vec![],
+            };
             cluster.spawn(
                 &name,
                 &[
-                    "executor",
-                    "--scheduler-host",
-                    "127.0.0.1",
-                    "--scheduler-port",
-                    &scheduler_port,
-                    "--bind-host",
-                    "127.0.0.1",
-                    "--external-host",
-                    "127.0.0.1",
-                    "--bind-port",
-                    &flight,
-                    "--bind-grpc-port",
-                    &grpc,
-                    "--bind-health-port",
-                    &health,
-                    "--vcores",
-                    "1",
-                    "--scheduler-connect-timeout-seconds",
-                    "30",
-                    "--work-dir",
-                    work.to_str().unwrap(),
-                ],
+                    &hide[..],
+                    &[
+                        "executor",
+                        "--scheduler-host",
+                        "127.0.0.1",
+                        "--scheduler-port",
+                        &scheduler_port,
+                        "--bind-host",
+                        "127.0.0.1",
+                        "--external-host",
+                        "127.0.0.1",
+                        "--bind-port",
+                        &flight,
+                        "--bind-grpc-port",
+                        &grpc,
+                        "--bind-health-port",
+                        &health,
+                        "--vcores",
+                        "1",
+                        "--scheduler-connect-timeout-seconds",
+                        "30",
+                        "--work-dir",
+                        work.to_str().unwrap(),
+                    ],
+                ]
+                .concat(),
             );
             cluster.wait_for(&name, |_| http_ok(p[2], "/readyz"));
         }
@@ -292,9 +336,14 @@ impl LoopbackCluster {
         format!("df://127.0.0.1:{}", self.scheduler_port)
     }
 
+    /// Starts `aftersight ARGS`, or `ARGS` when they start with another program.
     fn spawn(&mut self, name: &str, args: &[&str]) {
         let log = std::fs::File::create(self.logs.join(format!("{name}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_aftersight"))
+        let (program, args) = match args {
+            ["unshare", ..] => ("unshare", &args[1..]),
+            _ => (env!("CARGO_BIN_EXE_aftersight"), args),
+        };
+        let child = Command::new(program)
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -340,7 +389,9 @@ fn free_ports(n: usize) -> Vec<u16> {
     let held: Vec<TcpListener> = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
-    held.iter().map(|l| l.local_addr().unwrap().port()).collect()
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 fn port_open(port: u16) -> bool {
@@ -459,10 +510,23 @@ async fn loopback_cluster() {
     let (l, r) = tokio::task::spawn_blocking({
         let (root, local, remote) = (root.clone(), local.clone(), remote.clone());
         move || {
-            let l = run_bounded(&root, &["run", "--quiet", "--out", local.to_str().unwrap()], RUN_LIMIT);
+            let l = run_bounded(
+                &root,
+                &["run", "--quiet", "--out", local.to_str().unwrap()],
+                RUN_LIMIT,
+            );
             let r = run_bounded(
                 &root,
-                &["run", "--quiet", "--out", remote.to_str().unwrap(), "--engine", "ballista", "--engine-url", &url],
+                &[
+                    "run",
+                    "--quiet",
+                    "--out",
+                    remote.to_str().unwrap(),
+                    "--engine",
+                    "ballista",
+                    "--engine-url",
+                    &url,
+                ],
                 RUN_LIMIT,
             );
             (l, r)
@@ -479,7 +543,11 @@ async fn loopback_cluster() {
         );
     }
     let library = library::load(&root.join("queries")).unwrap();
-    assert_eq!(files_with(&local.join("kpis"), "csv").len(), library.len(), "a CSV per query");
+    assert_eq!(
+        files_with(&local.join("kpis"), "csv").len(),
+        library.len(),
+        "a CSV per query"
+    );
     for dir in ["kpis", "reports"] {
         let files = files_with(&local.join(dir), "csv");
         assert_eq!(files, files_with(&remote.join(dir), "csv"), "{dir}");
@@ -496,8 +564,67 @@ async fn loopback_cluster() {
         assert!(!pages.is_empty(), "no page in {dir}");
         assert_eq!(pages, files_with(&remote.join(dir), "html"), "{dir}");
         for p in pages {
-            let read = |d: &Path| without_timestamps(&std::fs::read_to_string(d.join(dir).join(&p)).unwrap());
-            assert!(read(&local) == read(&remote), "{dir}/{} differs between the engines", p.display());
+            let read = |d: &Path| {
+                without_timestamps(&std::fs::read_to_string(d.join(dir).join(&p)).unwrap())
+            };
+            assert!(
+                read(&local) == read(&remote),
+                "{dir}/{} differs between the engines",
+                p.display()
+            );
         }
     }
+}
+
+/// Whether this machine lets the test give a process its own mount namespace
+/// (root with unshare(1), as on CI).
+fn can_hide_folders() -> bool {
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn executors_that_cannot_see_the_warehouse_say_so() {
+    if !can_hide_folders() {
+        eprintln!(
+            "skipped: unshare --mount is not allowed here, so no executor can be kept from the files"
+        );
+        return;
+    }
+    on_runtime(warehouse_not_shared());
+}
+
+async fn warehouse_not_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let wh = tokio::task::spawn_blocking({
+        let data = data.clone();
+        move || ingest_clean(&repo_root().join("tests/fixtures/mini"), &data.join("wh"))
+    })
+    .await
+    .unwrap();
+    let cluster = tokio::task::spawn_blocking({
+        let (dir, data) = (tmp.path().join("cluster"), data.clone());
+        move || LoopbackCluster::start_with(&dir, 1, Some(&data))
+    })
+    .await
+    .unwrap();
+    let settings = SessionSettings {
+        engine: Engine::Ballista(cluster.url().parse().unwrap()),
+        ..SessionSettings::default()
+    };
+    let err = match sql::open(&wh, &settings).await {
+        Ok(_) => panic!("a session opened though its executor sees an empty folder"),
+        Err(e) => e.to_string(),
+    };
+    let expected = format!(
+        "engine ballista at {}: the executors cannot read the warehouse at `{}`; every executor must see it at that same path",
+        cluster.url(),
+        wh.display()
+    );
+    assert!(err.starts_with(&expected), "{err}");
 }

@@ -1,8 +1,8 @@
 //! Integration tests: one binary, modules by feature.
 
 mod charts;
-mod cluster;
 mod cli;
+mod cluster;
 mod datasets;
 mod generate;
 mod ingest;
