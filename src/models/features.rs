@@ -43,6 +43,14 @@ pub enum FeatureError {
     /// The query failed or could not be loaded.
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// A feature query failed.
+    #[error("feature query `{query}`")]
+    Query {
+        /// Query name.
+        query: String,
+        /// Cause.
+        source: SqlError,
+    },
     /// The result breaks the feature convention.
     #[error("feature query `{query}`: {reason}")]
     Shape {
@@ -90,7 +98,12 @@ pub async fn run(
     params: &[(String, String)],
 ) -> Result<Vec<RecordBatch>, FeatureError> {
     let bound = query.bind(params)?;
-    Ok(sql::query(ctx, &query.sql, bound).await?)
+    sql::query(ctx, &query.sql, bound)
+        .await
+        .map_err(|source| FeatureError::Query {
+            query: query.name.clone(),
+            source,
+        })
 }
 
 /// A feature matrix with its row identifiers and (when present) labels.

@@ -168,7 +168,12 @@ impl Counts {
                 .ok_or(WarrantyError::MissingQuery(name))?;
             let params = [("as_of".to_owned(), crate::dates::format_date(as_of))];
             let bound = query.bind(&params)?;
-            let batches = crate::sql::query(ctx, &query.sql, bound).await?;
+            let batches = crate::sql::query(ctx, &query.sql, bound)
+                .await
+                .map_err(|source| WarrantyError::Query {
+                    query: name,
+                    source,
+                })?;
             Frame::from_batches(&batches).map_err(|source| WarrantyError::Shape {
                 query: name,
                 source,

@@ -39,6 +39,14 @@ pub enum WarrantyError {
     /// A query failed or could not be bound.
     #[error(transparent)]
     Sql(#[from] SqlError),
+    /// A query of the module failed.
+    #[error("`warranty/{query}.sql`")]
+    Query {
+        /// The query.
+        query: &'static str,
+        /// Cause.
+        source: SqlError,
+    },
     /// The query library lacks a query this module needs.
     #[error("the query library has no `warranty/{0}.sql`")]
     MissingQuery(&'static str),

@@ -174,6 +174,23 @@ async fn compare_engines(warehouse: &Path, cluster: Engine) {
         compared += usize::from(want.iter().any(|b| b.num_rows() > 0));
     }
     assert!(compared >= 20, "only {compared} queries returned rows");
+    // The read-only rules hold on the cluster as well: planned, and refused, here.
+    let outside = warehouse.with_file_name("copied.csv");
+    for statement in [
+        format!("COPY repair_orders TO '{}'", outside.display()),
+        "CREATE TABLE x AS SELECT 1".to_owned(),
+        "INSERT INTO stations SELECT * FROM stations".to_owned(),
+    ] {
+        let refused = match sql::query(&remote, &statement, Default::default()).await {
+            Ok(_) => panic!("{statement} ran on {cluster}"),
+            Err(e) => aftersight::error::chain_message(&e),
+        };
+        assert!(
+            refused.contains("read-only") || refused.contains("not supported"),
+            "{statement} on {cluster}: {refused}"
+        );
+    }
+    assert!(!outside.exists(), "the cluster wrote nothing");
 }
 
 /// Runs `test` on a runtime whose threads have the stack Ballista needs to
