@@ -1,16 +1,21 @@
 """The KPI library on a Ballista cluster against the in-process engine, on the same warehouse.
 
 Usage: python benches/kpis_on_ballista.py --warehouse WH [--aftersight BIN] [--runs 3] [--executors 2]
+                                          [--run RAW_EXPORT]
 
 Starts `aftersight scheduler` and N `aftersight executor` processes on loopback ports (each executor
 with one task slot, so the cluster uses this machine's two cores as the local engine does), then
 times every library query both ways, interleaved, as whole CLI calls (`aftersight sql --query NAME
 --format csv`, local and `--engine ballista`), and checks that both print the same CSV. Prints the
 best-of-N seconds per query, the totals and the ratios, and the cluster's fixed cost: an empty
-query's time, each way. Stops what it started.
+query's time, each way. With --run, also runs the whole pipeline (`aftersight run --raw RAW`) once
+each way and prints every stage's seconds side by side (from run.json), and whether the KPI CSVs
+are byte-identical. Stops what it started.
 """
 
 import argparse
+import filecmp
+import json
 import os
 import socket
 import subprocess
@@ -91,6 +96,7 @@ def main():
     ap.add_argument("--queries", default="queries")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--executors", type=int, default=2)
+    ap.add_argument("--run", help="a raw export: also time `aftersight run` on it, stage by stage")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="aftersight-ballista-")
     procs, url = start_cluster(args.aftersight, args.executors, work)
@@ -117,6 +123,24 @@ def main():
         cluster = sum(r[2] for r in queries)
         print(f"{'library total':32s} local {local:7.2f} s  cluster {cluster:7.2f} s  x{cluster / local:5.2f}")
         print(f"CSV identical for {sum(r[3] for r in queries)} of {len(queries)} queries")
+        if args.run:
+            stages = {}
+            for engine, flags in engines.items():
+                out = os.path.join(work, f"run-{engine}")
+                t0 = time.perf_counter()
+                subprocess.run([args.aftersight, "run", "--quiet", "--raw", args.run, "--out", out] + flags,
+                               check=True, stdout=subprocess.DEVNULL)
+                total = time.perf_counter() - t0
+                record = json.load(open(os.path.join(out, "run.json")))
+                stages[engine] = {s["stage"]: s["seconds"] for s in record["stages"]}
+                stages[engine]["whole run"] = total
+            for stage in stages["local"]:
+                a, b = stages["local"][stage], stages["cluster"].get(stage, float("nan"))
+                print(f"stage {stage:26s} local {a:7.2f} s  cluster {b:7.2f} s  x{b / a if a else float('nan'):5.2f}")
+            kpis = [f for f in os.listdir(os.path.join(work, "run-local", "kpis")) if f.endswith(".csv")]
+            same = [f for f in kpis if filecmp.cmp(os.path.join(work, "run-local", "kpis", f),
+                                                   os.path.join(work, "run-cluster", "kpis", f), shallow=False)]
+            print(f"run: KPI CSVs byte-identical for {len(same)} of {len(kpis)}")
     finally:
         for p in procs:
             p.terminate()

@@ -15,7 +15,8 @@ use aftersight::ingest::DEFAULT_MAX_BAD_FRACTION;
 #[command(
     after_long_help = "Settings, highest precedence first: the command line, then the
 environment (AFTERSIGHT_OUT, AFTERSIGHT_WAREHOUSE, AFTERSIGHT_RAW, AFTERSIGHT_QUERIES,
-AFTERSIGHT_AS_OF, AFTERSIGHT_SEED, AFTERSIGHT_THREADS, AFTERSIGHT_MEMORY_LIMIT, AFTERSIGHT_CONFIG),
+AFTERSIGHT_AS_OF, AFTERSIGHT_SEED, AFTERSIGHT_THREADS, AFTERSIGHT_MEMORY_LIMIT, AFTERSIGHT_ENGINE,
+AFTERSIGHT_ENGINE_URL, AFTERSIGHT_CONFIG),
 then aftersight.toml (see `aftersight init`), then the defaults. Every command reads them.
 
 Exit codes:
@@ -28,7 +29,8 @@ Exit codes:
 Examples:
   aftersight run                                  # the main job on the bundled sample
   aftersight sql --query comeback_rate --format csv
-  aftersight report due --run                     # for cron: write every report that is owed"
+  aftersight report due --run                     # for cron: write every report that is owed
+  aftersight run --engine ballista --engine-url df://sched.internal:50050   # queries on a cluster"
 )]
 pub struct Cli {
     /// No progress bars.

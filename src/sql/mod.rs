@@ -8,6 +8,10 @@
 //! functions that read files: a query can only see the warehouse tables.
 //! Parameters are bound as typed values (`$name` placeholders), never
 //! spliced into the SQL text.
+//!
+//! A session's plans run in this process or on a Ballista cluster
+//! ([`engine`]); the rules above hold on both, since statements are checked
+//! and planned here either way.
 
 pub mod engine;
 pub mod library;
@@ -145,7 +149,7 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
         .with_temp_file_path(&settings.spill_dir)
         .build_arc()?;
     let ctx = engine::context(&settings.engine, config, runtime).await?;
-    let mut first_file = None;
+    let mut first_table_with_files = None;
     for table in Table::ALL {
         let files = &manifest.table(table).files;
         let mut urls = Vec::with_capacity(files.len());
@@ -166,7 +170,7 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
         let provider: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
             empty_table(table.arrow_schema())
         } else {
-            first_file.get_or_insert(table.name());
+            first_table_with_files.get_or_insert(table.name());
             let config = ListingTableConfig::new_with_multi_paths(urls)
                 .with_listing_options(options)
                 .with_schema(table.arrow_schema());
@@ -192,7 +196,7 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
             }
         }
     }
-    if let (true, Some(table)) = (settings.engine.is_ballista(), first_file) {
+    if let (true, Some(table)) = (settings.engine.is_ballista(), first_table_with_files) {
         executors_read(&ctx, root, &settings.engine, table).await?;
     }
     Ok(ctx)

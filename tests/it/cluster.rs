@@ -524,29 +524,26 @@ async fn loopback_cluster() {
     let local = tmp.path().join("local");
     let remote = tmp.path().join("cluster");
     let url = cluster.url();
+    // Both at once: the cluster's run mostly waits on its jobs, the local one computes.
     let (l, r) = tokio::task::spawn_blocking({
         let (root, local, remote) = (root.clone(), local.clone(), remote.clone());
         move || {
-            let l = run_bounded(
-                &root,
-                &["run", "--quiet", "--out", local.to_str().unwrap()],
-                RUN_LIMIT,
-            );
-            let r = run_bounded(
-                &root,
-                &[
-                    "run",
-                    "--quiet",
-                    "--out",
-                    remote.to_str().unwrap(),
-                    "--engine",
-                    "ballista",
-                    "--engine-url",
-                    &url,
-                ],
-                RUN_LIMIT,
-            );
-            (l, r)
+            let local_args = ["run", "--quiet", "--out", local.to_str().unwrap()];
+            let remote_args = [
+                "run",
+                "--quiet",
+                "--out",
+                remote.to_str().unwrap(),
+                "--engine",
+                "ballista",
+                "--engine-url",
+                &url,
+            ];
+            std::thread::scope(|s| {
+                let l = s.spawn(|| run_bounded(&root, &local_args, RUN_LIMIT));
+                let r = run_bounded(&root, &remote_args, RUN_LIMIT);
+                (l.join().unwrap(), r)
+            })
         }
     })
     .await
