@@ -14,7 +14,8 @@ SELECT
     round(avg(sv.service_facility), 2) AS service_facility,
     round(avg(sv.vehicle_pickup), 2) AS vehicle_pickup,
     round(avg(sv.service_quality), 2) AS service_quality,
-    round(avg((sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) / 5.0), 2) AS csi,
+    -- The five scores summed as integers, then divided once: the same double in any row order.
+    round(CAST(sum(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) AS DOUBLE) / (5.0 * count(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality)), 2) AS csi,
     round(100.0 * (avg(CASE WHEN sv.recommend >= 9 THEN 1.0 ELSE 0.0 END) - avg(CASE WHEN sv.recommend <= 6 THEN 1.0 ELSE 0.0 END)), 1) AS nps
 FROM surveys sv
 JOIN repair_orders ro ON ro.ro_id = sv.ro_id

@@ -41,7 +41,7 @@ timing AS (
 ),
 scores AS (
     SELECT
-        (service_initiation + service_advisor + service_facility + vehicle_pickup + service_quality) / 5.0 AS csi,
+        service_initiation + service_advisor + service_facility + vehicle_pickup + service_quality AS points,
         recommend
     FROM surveys
     WHERE survey_date >= $start AND survey_date < $end
@@ -67,7 +67,7 @@ UNION ALL
 SELECT 6, 'warranty_claims', 'Warranty claims', '保修索赔', CAST(count(*) AS DOUBLE), '', 'down'
 FROM warranty_claims WHERE failure_date >= $start AND failure_date < $end
 UNION ALL
-SELECT 7, 'csi', 'Satisfaction (CSI, 1-10)', '客户满意度（CSI）', round(avg(csi), 2), '', 'up'
+SELECT 7, 'csi', 'Satisfaction (CSI, 1-10)', '客户满意度（CSI）', round(CAST(sum(points) AS DOUBLE) / (5.0 * count(points)), 2), '', 'up'
 FROM scores
 UNION ALL
 SELECT 8, 'nps', 'Net promoter score', '净推荐值（NPS）',

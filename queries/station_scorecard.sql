@@ -42,7 +42,7 @@ punctuality AS (
 ),
 satisfaction AS (
     SELECT w.station_id,
-           avg((sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) / 5.0) AS csi
+           CAST(sum(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) AS DOUBLE) / (5.0 * count(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality)) AS csi
     FROM surveys sv
     JOIN window_orders w ON w.ro_id = sv.ro_id
     GROUP BY 1

@@ -46,7 +46,7 @@ recent AS (
 csi AS (
     SELECT
         r.customer_id,
-        avg((sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) / 5.0) AS csi_mean
+        CAST(sum(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality) AS DOUBLE) / (5.0 * count(sv.service_initiation + sv.service_advisor + sv.service_facility + sv.vehicle_pickup + sv.service_quality)) AS csi_mean
     FROM recent r
     JOIN surveys sv ON sv.ro_id = r.ro_id
     WHERE sv.survey_date <= $cutoff
