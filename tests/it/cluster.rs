@@ -25,6 +25,8 @@ use crate::support::{gen_into, ingest_clean, repo_root};
 
 /// How long the cluster's processes may take to start and register.
 const START_LIMIT: Duration = Duration::from_secs(90);
+/// How long the comparison of every query may take on one engine.
+const COMPARE_LIMIT: Duration = Duration::from_secs(900);
 /// How long one `aftersight run` of the sample may take.
 const RUN_LIMIT: Duration = Duration::from_secs(900);
 
@@ -146,8 +148,22 @@ fn assert_same(name: &str, local: &[RecordBatch], cluster: &[RecordBatch]) {
     }
 }
 
-/// Runs every compared query on both engines and checks the rows agree.
+/// Runs every compared query on both engines and checks the rows agree,
+/// within [`COMPARE_LIMIT`] (a cluster job that never ends fails the test).
 async fn compare_engines(warehouse: &Path, cluster: Engine) {
+    let name = cluster.to_string();
+    if tokio::time::timeout(COMPARE_LIMIT, compare_all(warehouse, cluster))
+        .await
+        .is_err()
+    {
+        panic!(
+            "the queries on {name} ran past {} s",
+            COMPARE_LIMIT.as_secs()
+        );
+    }
+}
+
+async fn compare_all(warehouse: &Path, cluster: Engine) {
     let local = sql::open(warehouse, &SessionSettings::default())
         .await
         .unwrap();
