@@ -306,7 +306,8 @@ Examples:
   aftersight sql \"SELECT job_type, count(*) FROM repair_orders GROUP BY 1\"
   aftersight sql --query effective_labour_rate --param start=2026-01-01 --format csv
   aftersight sql -f my.sql --param make=BYD --format parquet --output out.parquet
-  aftersight sql --query comeback_rate --explain"
+  aftersight sql --query comeback_rate --explain
+  aftersight sql --query rfm_scores --timing --output /dev/null   # where the time goes"
 )]
 pub struct SqlArgs {
     /// The statement (or use --file / --query).
@@ -332,6 +333,10 @@ pub struct SqlArgs {
     /// Show the query plan instead of running it.
     #[arg(long)]
     pub explain: bool,
+    /// Print on standard error how long opening the warehouse, planning and
+    /// running took.
+    #[arg(long)]
+    pub timing: bool,
 }
 
 /// `aftersight report`.

@@ -36,17 +36,30 @@ pub async fn run(args: SqlArgs, settings: &Settings) -> anyhow::Result<()> {
     if format == ResultFormat::Parquet && args.output.is_none() {
         usage!("--format parquet needs --output FILE");
     }
+    let started = std::time::Instant::now();
     let ctx = sqlmod::open(&settings.warehouse, &settings.session).await?;
+    let opened = started.elapsed();
     let predictions = args.predictions.unwrap_or_else(|| settings.predictions());
     sqlmod::register_predictions(&ctx, &predictions).await?;
     sqlmod::register_warranty(&ctx, &settings.out).await?;
     let df = sqlmod::plan(&ctx, &sql, bound).await?;
+    let planned = started.elapsed();
     if args.explain {
         let plan = df.explain(false, false)?.collect().await?;
         output::write_text(&mut std::io::stdout().lock(), &plan, ResultFormat::Table)?;
         return Ok(());
     }
     let mut batches = df.collect().await?;
+    if args.timing {
+        let ran = started.elapsed();
+        eprintln!(
+            "time: opened the warehouse in {:.3} s, planned in {:.3} s, ran in {:.3} s ({} rows)",
+            opened.as_secs_f64(),
+            (planned - opened).as_secs_f64(),
+            (ran - planned).as_secs_f64(),
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        );
+    }
     if format == ResultFormat::Csv {
         batches = settings.csv_headers.rename(batches)?;
     }
