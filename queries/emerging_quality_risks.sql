@@ -33,20 +33,17 @@ observed AS (
 year_fleet AS (
     SELECT model_year, sum(vehicles) AS vehicles FROM cohorts GROUP BY 1
 ),
-peer_rate AS (
-    SELECT o.model_year, o.component, CAST(sum(o.repairs) AS DOUBLE) / max(y.vehicles) AS per_vehicle
-    FROM observed o
-    JOIN year_fleet y ON y.model_year = o.model_year
-    GROUP BY 1, 2
-),
+-- The peer rate (repairs per vehicle of the model year, all makes) is a window
+-- over the observed rows, so `observed` is computed once, not once per use.
 scored AS (
     SELECT
         o.make, o.model, o.model_year, o.component, c.vehicles, o.repairs,
-        r.per_vehicle * c.vehicles AS expected,
+        CAST(sum(o.repairs) OVER (PARTITION BY o.model_year, o.component) AS DOUBLE) / y.vehicles
+            * c.vehicles AS expected,
         o.repairs_before
     FROM observed o
     JOIN cohorts c ON c.make = o.make AND c.model = o.model AND c.model_year = o.model_year
-    JOIN peer_rate r ON r.component = o.component AND r.model_year = o.model_year
+    JOIN year_fleet y ON y.model_year = o.model_year
 )
 SELECT
     make, model, model_year, component, vehicles, repairs,

@@ -29,10 +29,15 @@ incidents AS (
 by_mis AS (
     SELECT mis, count(*) AS incidents FROM incidents WHERE mis <= $max_mis GROUP BY mis
 ),
+-- Vehicles per months observed, so the range join below pairs a few hundred
+-- rows with each months-in-service value, not every vehicle.
+fleet AS (
+    SELECT observed_months, count(*) AS vehicles FROM ages GROUP BY 1
+),
 observed AS (
-    SELECT b.mis, b.incidents, count(*) AS vehicles_observed
+    SELECT b.mis, b.incidents, sum(f.vehicles) AS vehicles_observed
     FROM by_mis b
-    JOIN ages a ON a.observed_months >= b.mis
+    JOIN fleet f ON f.observed_months >= b.mis
     GROUP BY b.mis, b.incidents
 )
 SELECT

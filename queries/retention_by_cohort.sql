@@ -8,23 +8,24 @@ WITH bounds AS (
     SELECT least(CAST($end AS DATE), CAST(max(opened_at) AS DATE) + INTERVAL '1 day') AS as_of
     FROM repair_orders
 ),
+-- The as-of date is a scalar subquery, not a column, so the grouping has the
+-- customer id as its only key.
 customers AS (
     SELECT
-        ro.customer_id,
-        date_part('year', min(ro.opened_at)) AS cohort_year,
-        max(ro.opened_at) AS last_visit,
-        b.as_of
-    FROM repair_orders ro
-    CROSS JOIN bounds b
-    WHERE ro.opened_at < CAST(b.as_of AS TIMESTAMP)
-    GROUP BY ro.customer_id, b.as_of
+        customer_id,
+        date_part('year', min(opened_at)) AS cohort_year,
+        max(opened_at) AS last_visit
+    FROM repair_orders
+    WHERE opened_at < (SELECT CAST(as_of AS TIMESTAMP) FROM bounds)
+    GROUP BY customer_id
 )
 SELECT
-    CAST(cohort_year AS INT) AS cohort_year,
+    CAST(c.cohort_year AS INT) AS cohort_year,
     count(*) AS customers,
-    round(avg(CASE WHEN last_visit >= CAST(as_of AS TIMESTAMP) - INTERVAL '6 months' THEN 1.0 ELSE 0.0 END), 4) AS retained_6m,
-    round(avg(CASE WHEN last_visit < CAST(as_of AS TIMESTAMP) - INTERVAL '6 months' THEN 1.0 ELSE 0.0 END), 4) AS lapsed_6m,
-    round(avg(CASE WHEN last_visit < CAST(as_of AS TIMESTAMP) - INTERVAL '12 months' THEN 1.0 ELSE 0.0 END), 4) AS churned_12m
-FROM customers
+    round(avg(CASE WHEN c.last_visit >= CAST(b.as_of AS TIMESTAMP) - INTERVAL '6 months' THEN 1.0 ELSE 0.0 END), 4) AS retained_6m,
+    round(avg(CASE WHEN c.last_visit < CAST(b.as_of AS TIMESTAMP) - INTERVAL '6 months' THEN 1.0 ELSE 0.0 END), 4) AS lapsed_6m,
+    round(avg(CASE WHEN c.last_visit < CAST(b.as_of AS TIMESTAMP) - INTERVAL '12 months' THEN 1.0 ELSE 0.0 END), 4) AS churned_12m
+FROM customers c
+CROSS JOIN bounds b
 GROUP BY 1
 ORDER BY 1

@@ -9,16 +9,27 @@ WITH bounds AS (
     SELECT least(CAST($end AS DATE), CAST(max(opened_at) AS DATE) + INTERVAL '1 day') AS as_of
     FROM repair_orders
 ),
+-- The as-of date joins after the grouping, so the grouping has the customer id
+-- as its only key.
+visits AS (
+    SELECT
+        customer_id,
+        max(opened_at) AS last_visit,
+        count(*) AS frequency,
+        round(sum(labour_cny + parts_cny), 2) AS monetary_cny
+    FROM repair_orders
+    WHERE opened_at >= CAST($start AS TIMESTAMP)
+      AND opened_at < (SELECT CAST(as_of AS TIMESTAMP) FROM bounds)
+    GROUP BY customer_id
+),
 customers AS (
     SELECT
-        ro.customer_id,
-        CAST(b.as_of AS INT) - CAST(CAST(max(ro.opened_at) AS DATE) AS INT) AS recency_days,
-        count(*) AS frequency,
-        round(sum(ro.labour_cny + ro.parts_cny), 2) AS monetary_cny
-    FROM repair_orders ro
+        v.customer_id,
+        CAST(b.as_of AS INT) - CAST(CAST(v.last_visit AS DATE) AS INT) AS recency_days,
+        v.frequency,
+        v.monetary_cny
+    FROM visits v
     CROSS JOIN bounds b
-    WHERE ro.opened_at >= CAST($start AS TIMESTAMP) AND ro.opened_at < CAST(b.as_of AS TIMESTAMP)
-    GROUP BY ro.customer_id, b.as_of
 ),
 scored AS (
     SELECT

@@ -18,13 +18,13 @@ repairs AS (
 comebacks AS (
     SELECT r.station_id, max(CASE WHEN later.ro_id IS NULL THEN 0 ELSE 1 END) AS came_back
     FROM repairs r
-    JOIN window_orders w ON w.ro_id = r.ro_id
     LEFT JOIN repairs later
         ON later.vin = r.vin
        AND later.component = r.component
        AND later.ro_id <> r.ro_id
        AND later.opened_at >= r.closed_at
        AND later.opened_at <= r.closed_at + INTERVAL '30 days'
+    WHERE r.opened_at >= CAST($start AS TIMESTAMP) AND r.opened_at < CAST($end AS TIMESTAMP)
     GROUP BY r.ro_id, r.station_id
 ),
 quality AS (
