@@ -4,7 +4,8 @@ DuckDB COPY and Polars sink_parquet on the same files, 2 threads each.
 Usage: python benches/ingest_vs_peers.py --raw DIR [--aftersight BIN] [--runs 3]
 
 DIR is an export from `aftersight generate` (CSV, clean). Each tool converts
-every table's CSV to zstd Parquet with explicit column types; wall time and
+every table's CSV to zstd Parquet with explicit column types (money as
+DECIMAL(18,2), as the warehouse stores it); wall time and
 peak RSS of the whole conversion come from /usr/bin/time. Prints one row per
 tool and the ratios against aftersight. Needs duckdb and polars from PyPI.
 With the `datafusion` package from PyPI installed too, a bare DataFusion COPY
@@ -26,9 +27,9 @@ TYPES = {
     "stations": "station_id VARCHAR, name VARCHAR, station_type VARCHAR, brand VARCHAR, grade VARCHAR, city VARCHAR, province VARCHAR, bays INTEGER, opened_date DATE",
     "customers": "customer_id VARCHAR, name VARCHAR, city VARCHAR, province VARCHAR, preferred_channel VARCHAR, first_seen_date DATE",
     "vehicles": "vin VARCHAR, make VARCHAR, model VARCHAR, model_year INTEGER, powertrain VARCHAR, first_registration_date DATE, original_owner_id VARCHAR",
-    "transactions": "transaction_id VARCHAR, vin VARCHAR, station_id VARCHAR, buyer_id VARCHAR, sale_date DATE, odometer_km BIGINT, price_cny DOUBLE, channel VARCHAR, financed BOOLEAN, certified BOOLEAN, extended_warranty_months INTEGER",
-    "repair_orders": "ro_id VARCHAR, vin VARCHAR, customer_id VARCHAR, station_id VARCHAR, opened_at TIMESTAMP, closed_at TIMESTAMP, odometer_km BIGINT, job_type VARCHAR, component VARCHAR, complaint_code VARCHAR, labour_hours DOUBLE, labour_cny DOUBLE, parts_cny DOUBLE",
-    "warranty_claims": "claim_id VARCHAR, ro_id VARCHAR, vin VARCHAR, component VARCHAR, failure_date DATE, odometer_km BIGINT, amount_cny DOUBLE, status VARCHAR, coverage VARCHAR",
+    "transactions": "transaction_id VARCHAR, vin VARCHAR, station_id VARCHAR, buyer_id VARCHAR, sale_date DATE, odometer_km BIGINT, price_cny DECIMAL(18,2), channel VARCHAR, financed BOOLEAN, certified BOOLEAN, extended_warranty_months INTEGER",
+    "repair_orders": "ro_id VARCHAR, vin VARCHAR, customer_id VARCHAR, station_id VARCHAR, opened_at TIMESTAMP, closed_at TIMESTAMP, odometer_km BIGINT, job_type VARCHAR, component VARCHAR, complaint_code VARCHAR, labour_hours DOUBLE, labour_cny DECIMAL(18,2), parts_cny DECIMAL(18,2)",
+    "warranty_claims": "claim_id VARCHAR, ro_id VARCHAR, vin VARCHAR, component VARCHAR, failure_date DATE, odometer_km BIGINT, amount_cny DECIMAL(18,2), status VARCHAR, coverage VARCHAR",
     "surveys": "survey_id VARCHAR, ro_id VARCHAR, survey_date DATE, service_initiation INTEGER, service_advisor INTEGER, service_facility INTEGER, vehicle_pickup INTEGER, service_quality INTEGER, recommend INTEGER",
 }
 
@@ -52,7 +53,7 @@ POLARS = textwrap.dedent(
     import polars as pl
     raw, out, types = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     kinds = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
-             "BOOLEAN": pl.Boolean, "DATE": pl.Date, "TIMESTAMP": pl.Datetime("us")}
+             "DECIMAL(18,2)": pl.Decimal(18, 2), "BOOLEAN": pl.Boolean, "DATE": pl.Date, "TIMESTAMP": pl.Datetime("us")}
     for table, cols in types.items():
         schema = {c.split()[0]: kinds[c.split()[1]] for c in cols.split(", ")}
         pl.scan_csv(f"{raw}/{table}.csv", schema=schema).sink_parquet(f"{out}/{table}.parquet", compression="zstd")

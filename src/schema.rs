@@ -22,8 +22,12 @@ pub enum ColumnType {
     Int,
     /// 64-bit signed integer (odometers: summed over fleets, so 64-bit).
     BigInt,
-    /// 64-bit float, used for money (CNY, two decimals in exports) and hours.
+    /// 64-bit float (labour hours).
     Float,
+    /// Money in CNY with two decimals, stored exactly as a count of fen
+    /// (`Decimal128(18, 2)`), so sums agree to the cent in every engine and
+    /// whatever the order of the rows.
+    Money,
     /// `true` / `false`.
     Bool,
     /// Calendar date, `YYYY-MM-DD`.
@@ -40,6 +44,7 @@ impl ColumnType {
             ColumnType::Int => DataType::Int32,
             ColumnType::BigInt => DataType::Int64,
             ColumnType::Float => DataType::Float64,
+            ColumnType::Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
             ColumnType::Bool => DataType::Boolean,
             ColumnType::Date => DataType::Date32,
             ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -53,12 +58,18 @@ impl ColumnType {
             ColumnType::Int => "int32",
             ColumnType::BigInt => "int64",
             ColumnType::Float => "float64",
+            ColumnType::Money => "decimal(18,2)",
             ColumnType::Bool => "bool",
             ColumnType::Date => "date",
             ColumnType::Timestamp => "timestamp",
         }
     }
 }
+
+/// Digits of a money column: up to 10^16 CNY, in fen.
+pub const MONEY_PRECISION: u8 = 18;
+/// Decimals of a money column: fen.
+pub const MONEY_SCALE: i8 = 2;
 
 /// One column of a table.
 #[derive(Debug, Clone, Copy)]
@@ -265,7 +276,7 @@ const TRANSACTIONS: &[Column] = &[
         Some("km"),
         "Odometer reading at sale.",
     ),
-    col("price_cny", Float, true, Some("CNY"), "Sale price."),
+    col("price_cny", Money, true, Some("CNY"), "Sale price."),
     col(
         "channel",
         Text,
@@ -368,8 +379,8 @@ const REPAIR_ORDERS: &[Column] = &[
         Some("h"),
         "Billed labour hours.",
     ),
-    col("labour_cny", Float, true, Some("CNY"), "Labour amount."),
-    col("parts_cny", Float, true, Some("CNY"), "Parts amount."),
+    col("labour_cny", Money, true, Some("CNY"), "Labour amount."),
+    col("parts_cny", Money, true, Some("CNY"), "Parts amount."),
 ];
 
 const WARRANTY_CLAIMS: &[Column] = &[
@@ -411,7 +422,7 @@ const WARRANTY_CLAIMS: &[Column] = &[
     ),
     col(
         "amount_cny",
-        Float,
+        Money,
         true,
         Some("CNY"),
         "Claimed amount (labour plus parts).",

@@ -558,7 +558,7 @@ fn writer_properties(table: Table) -> WriterProperties {
                     builder.set_column_compression(path, Compression::UNCOMPRESSED)
                 }
             }
-            (ColumnType::Float, Some("CNY")) => builder.set_column_dictionary_enabled(path, false),
+            (ColumnType::Money, _) => builder.set_column_dictionary_enabled(path, false),
             _ if nearly_unique.contains(&column.name) => {
                 builder.set_column_dictionary_enabled(path, false)
             }

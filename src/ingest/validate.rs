@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, AsArray, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder,
+    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,6 +30,8 @@ enum Parsed {
     Text,
     Int(i64),
     Float(f64),
+    /// An amount in fen.
+    Money(i64),
     Bool(bool),
     Date(i32),
     Timestamp(i64),
@@ -40,6 +42,7 @@ enum Builder {
     Int(Int32Builder),
     BigInt(Int64Builder),
     Float(Float64Builder),
+    Money(Decimal128Builder),
     Bool(BooleanBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
@@ -53,6 +56,10 @@ impl Builder {
             ColumnType::Int => Builder::Int(Int32Builder::with_capacity(rows)),
             ColumnType::BigInt => Builder::BigInt(Int64Builder::with_capacity(rows)),
             ColumnType::Float => Builder::Float(Float64Builder::with_capacity(rows)),
+            ColumnType::Money => Builder::Money(
+                Decimal128Builder::with_capacity(rows)
+                    .with_data_type(ColumnType::Money.arrow_type()),
+            ),
             ColumnType::Bool => Builder::Bool(BooleanBuilder::with_capacity(rows)),
             ColumnType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
             ColumnType::Timestamp => {
@@ -229,6 +236,19 @@ impl RowValidator {
                     }
                     Parsed::Float(x)
                 }
+                ColumnType::Money => {
+                    let fen = parse_fen(v).map_err(|reason| {
+                        Rejection::column(col.name, reason.rule(), reason.explain(v))
+                    })?;
+                    if fen < 0 {
+                        return Err(Rejection::column(
+                            col.name,
+                            "negative_amount",
+                            format!("{v} is negative"),
+                        ));
+                    }
+                    Parsed::Money(fen)
+                }
                 ColumnType::Bool => Parsed::Bool(match v.to_ascii_lowercase().as_str() {
                     "true" | "t" | "1" | "yes" | "y" => true,
                     "false" | "f" | "0" | "no" | "n" => false,
@@ -310,6 +330,8 @@ impl RowValidator {
                 (Builder::BigInt(b), _) => b.append_null(),
                 (Builder::Float(b), Parsed::Float(x)) => b.append_value(x),
                 (Builder::Float(b), _) => b.append_null(),
+                (Builder::Money(b), Parsed::Money(fen)) => b.append_value(i128::from(fen)),
+                (Builder::Money(b), _) => b.append_null(),
                 (Builder::Bool(b), Parsed::Bool(x)) => b.append_value(x),
                 (Builder::Bool(b), _) => b.append_null(),
                 (Builder::Date(b), Parsed::Date(d)) => b.append_value(d),
@@ -335,6 +357,7 @@ impl RowValidator {
                     Builder::Int(b) => Arc::new(b.finish()),
                     Builder::BigInt(b) => Arc::new(b.finish()),
                     Builder::Float(b) => Arc::new(b.finish()),
+                    Builder::Money(b) => Arc::new(b.finish()),
                     Builder::Bool(b) => Arc::new(b.finish()),
                     Builder::Date(b) => Arc::new(b.finish()),
                     Builder::Timestamp(b) => Arc::new(b.finish()),
@@ -356,6 +379,67 @@ impl RowValidator {
         self.rows = 0;
         RecordBatch::try_new(self.table.arrow_schema(), columns)
     }
+}
+
+/// Why a field is not an amount of money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MoneyError {
+    /// Not a plain decimal number.
+    NotAnAmount,
+    /// A non-zero digit after the second decimal: below a fen.
+    BelowAFen,
+    /// 10^16 CNY or more.
+    TooLarge,
+}
+
+impl MoneyError {
+    /// The quarantine rule.
+    fn rule(self) -> &'static str {
+        match self {
+            MoneyError::NotAnAmount => "invalid_number",
+            MoneyError::BelowAFen => "below_a_fen",
+            MoneyError::TooLarge => "out_of_range",
+        }
+    }
+
+    /// What is wrong with `text`, and what was expected.
+    fn explain(self, text: &str) -> String {
+        match self {
+            MoneyError::NotAnAmount => format!("`{text}` is not an amount such as 1234.50"),
+            MoneyError::BelowAFen => {
+                format!("`{text}` has a non-zero digit below the fen (more than two decimals)")
+            }
+            MoneyError::TooLarge => format!("`{text}` is 10^16 CNY or more"),
+        }
+    }
+}
+
+/// Parses an amount written as a plain decimal (`1234`, `1234.5`, `-0.50`)
+/// into fen, exactly: no binary floating point on the way, so the warehouse
+/// holds the digits of the export. Zeros after the second decimal are allowed.
+fn parse_fen(text: &str) -> Result<i64, MoneyError> {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) {
+        return Err(MoneyError::NotAnAmount);
+    }
+    if fraction.bytes().skip(2).any(|b| b != b'0') {
+        return Err(MoneyError::BelowAFen);
+    }
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > usize::from(crate::schema::MONEY_PRECISION) - 2 {
+        return Err(MoneyError::TooLarge);
+    }
+    let mut fen: i64 = 0;
+    for b in whole.bytes().chain(fraction.bytes().chain(*b"00").take(2)) {
+        fen = fen * 10 + i64::from(b - b'0');
+    }
+    Ok(if negative { -fen } else { fen })
 }
 
 #[cfg(test)]
@@ -426,6 +510,43 @@ mod tests {
         let mut bad_job = ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "1");
         bad_job[7] = "tuning".into();
         assert_eq!(rule(v.check(&bad_job)), ("job_type", "invalid_value"));
+        assert_eq!(
+            rule(v.check(&ro("2024-03-01T09:00:00", "2024-03-01T12:00:00", "12.345"))),
+            ("labour_cny", "below_a_fen")
+        );
         assert!(v.is_empty(), "checking alone appends nothing");
+    }
+
+    #[test]
+    fn amounts_become_fen_exactly() {
+        for (text, fen) in [
+            ("0", 0),
+            ("1234", 123_400),
+            ("1234.5", 123_450),
+            ("1234.56", 123_456),
+            ("0.10", 10),
+            (".5", 50),
+            ("7.", 700),
+            ("+3.20", 320),
+            ("-0.01", -1),
+            ("19.990000", 1_999),
+            ("0001.07", 107),
+            ("9999999999999999.99", 999_999_999_999_999_999),
+        ] {
+            assert_eq!(parse_fen(text), Ok(fen), "{text}");
+        }
+        for (text, error) in [
+            ("", MoneyError::NotAnAmount),
+            (".", MoneyError::NotAnAmount),
+            ("1e3", MoneyError::NotAnAmount),
+            ("1,5", MoneyError::NotAnAmount),
+            ("NaN", MoneyError::NotAnAmount),
+            ("--1", MoneyError::NotAnAmount),
+            ("1.2.3", MoneyError::NotAnAmount),
+            ("0.005", MoneyError::BelowAFen),
+            ("10000000000000000", MoneyError::TooLarge),
+        ] {
+            assert_eq!(parse_fen(text), Err(error), "{text}");
+        }
     }
 }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -173,10 +172,12 @@ impl fmt::Display for Engine {
 /// that leans on an order carried across a shuffle (see
 /// [`keeps_order_across_stages`]).
 ///
-/// Files read without a declared schema (predictions, outlooks) read text as
-/// `Utf8` on both engines, as do `CAST(x AS VARCHAR)`s, so either engine gives
-/// the same column types; only the warehouse's own text columns are read as
-/// views, in process (see [`read_schema`]).
+/// Both engines read text as `Utf8`, never `Utf8View`: Ballista turns view
+/// types off (its Flight frames cannot carry them yet), and in process the
+/// failure model's feature query, which joins string-keyed tables several
+/// times, held gigabytes of view buffers and ran out of memory with them
+/// (benches/README.md). Files read without a declared schema (predictions,
+/// outlooks) then have the same column types, and output, on either engine.
 pub(crate) fn base_config(engine: &Engine) -> SessionConfig {
     let mut config = if engine.is_ballista() {
         SessionConfig::new_with_ballista().set_bool("ballista.planner.adaptive.enabled", false)
@@ -188,27 +189,6 @@ pub(crate) fn base_config(engine: &Engine) -> SessionConfig {
     opts.sql_parser.map_string_types_to_utf8view = false;
     opts.optimizer.prefer_existing_sort = keeps_order_across_stages(engine);
     config
-}
-
-/// The schema a warehouse table is read with. In process, text columns are
-/// read as `Utf8View` (strings of up to 12 bytes stored inline: faster
-/// decoding, grouping, joins and comparisons); the Parquet reader decodes them
-/// straight into views. Ballista keeps `Utf8`: its shuffles cannot carry view
-/// types yet. Results leave [`super::plan`] as `Utf8` either way.
-pub(crate) fn read_schema(engine: &Engine, table: crate::schema::Table) -> SchemaRef {
-    let stored = table.arrow_schema();
-    if engine.is_ballista() {
-        return stored;
-    }
-    let fields: Vec<Field> = stored
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
 }
 
 /// Whether plans may rely on rows keeping their order through a

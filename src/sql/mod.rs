@@ -167,7 +167,7 @@ pub async fn open(root: &Path, settings: &SessionSettings) -> Result<SessionCont
         if engine::keeps_order_across_stages(&settings.engine) {
             options = options.with_file_sort_order(vec![vec![col(sort_column).sort(true, false)]]);
         }
-        let schema = engine::read_schema(&settings.engine, table);
+        let schema = table.arrow_schema();
         let provider: Arc<dyn datafusion::catalog::TableProvider> = if urls.is_empty() {
             empty_table(schema)
         } else {
@@ -424,43 +424,9 @@ pub async fn plan(
             ),
         });
     }
-    let df = if params.is_empty() {
-        df
-    } else {
-        let values = params.into_iter().map(|(k, v)| (k, v.into())).collect();
-        df.with_param_values(datafusion::common::ParamValues::Map(values))?
-    };
-    Ok(text_as_utf8(df)?)
-}
-
-/// `df` with its `Utf8View` columns cast to `Utf8`, so every result reaches
-/// writers, models and pages with the types the warehouse stores, whichever
-/// engine and read schema produced it.
-fn text_as_utf8(
-    df: datafusion::dataframe::DataFrame,
-) -> Result<datafusion::dataframe::DataFrame, DataFusionError> {
-    use datafusion::arrow::datatypes::DataType;
-    use datafusion::common::Column;
-    use datafusion::logical_expr::{Expr, cast};
-    if !df
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| f.data_type() == &DataType::Utf8View)
-    {
+    if params.is_empty() {
         return Ok(df);
     }
-    let columns: Vec<Expr> =
-        df.schema()
-            .iter()
-            .map(|(qualifier, field)| {
-                let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
-                match field.data_type() {
-                    DataType::Utf8View => cast(column, DataType::Utf8)
-                        .alias_qualified(qualifier.cloned(), field.name()),
-                    _ => column,
-                }
-            })
-            .collect();
-    df.select(columns)
+    let values = params.into_iter().map(|(k, v)| (k, v.into())).collect();
+    Ok(df.with_param_values(datafusion::common::ParamValues::Map(values))?)
 }

@@ -239,10 +239,23 @@ fn read_table(
             path: path.clone(),
             source,
         })?;
-        let part = ParquetReader::new(handle)
+        let mut part = ParquetReader::new(handle)
             .with_columns(Some(columns.iter().map(|c| (*c).to_owned()).collect()))
             .finish()
             .map_err(failed)?;
+        // Money is exact decimal in the warehouse (floating point in warehouses
+        // written before it); the forecasts work in floating point, and files
+        // of either layout must stack.
+        for name in part.get_column_names_owned() {
+            if matches!(
+                part.column(&name).map_err(failed)?.dtype(),
+                DataType::Decimal(..)
+            ) {
+                let as_float = part.column(&name).map_err(failed)?.cast(&DataType::Float64);
+                part.replace(&name, as_float.map_err(failed)?)
+                    .map_err(failed)?;
+            }
+        }
         match &mut frame {
             Some(f) => {
                 f.vstack_mut(&part).map_err(failed)?;

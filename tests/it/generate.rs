@@ -131,6 +131,15 @@ fn assert_clean(dir: &Path) {
                     ColumnType::Float => {
                         assert!(v.parse::<f64>().unwrap() >= 0.0, "{t}.{}: {v}", col.name)
                     }
+                    ColumnType::Money => {
+                        let cents = v.split_once('.').map_or(0, |(_, f)| f.len());
+                        assert!(v.parse::<f64>().unwrap() >= 0.0, "{t}.{}: {v}", col.name);
+                        assert!(
+                            cents <= 2,
+                            "{t}.{}: {v} has more than two decimals",
+                            col.name
+                        );
+                    }
                     ColumnType::Int | ColumnType::BigInt => {
                         assert!(v.parse::<i64>().unwrap() >= 0, "{t}.{}: {v}", col.name)
                     }
