@@ -1,6 +1,6 @@
 //! The `aftersight` binary as a user runs it.
 
-use crate::support::aftersight;
+use crate::support::{aftersight, copy_dir};
 use std::path::Path;
 use std::process::Command;
 
@@ -455,19 +455,6 @@ fn a_killed_run_resumes_and_a_failed_stage_keeps_the_last_good_outputs() {
         std::fs::read(out.join("kpis/manifest.json")).unwrap(),
         kpis_before
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 #[test]

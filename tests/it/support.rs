@@ -371,3 +371,17 @@ pub fn aftersight(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::proc
     command.envs(envs.iter().copied());
     command.output().expect("run aftersight")
 }
+
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}

@@ -8,7 +8,7 @@ use aftersight::generate::export::ExportFormat;
 use aftersight::warranty::coverage::CoverageTerms;
 use aftersight::warranty::outlook::{self, OutlookConfig};
 
-use crate::support::{aftersight, gen_into, ingest_clean};
+use crate::support::{aftersight, copy_dir, gen_into, ingest_clean};
 
 #[test]
 fn the_forecast_meets_what_the_generated_fleet_did_next() {
@@ -293,11 +293,7 @@ fn a_warehouse_that_stored_money_as_float_still_gives_the_same_answers() {
     let raw = gen_into(tmp.path(), "raw", 0.02, 5, 0.0, ExportFormat::Csv);
     let warehouse = ingest_clean(&raw, &tmp.path().join("wh"));
     let old = tmp.path().join("old");
-    let copy = std::process::Command::new("cp")
-        .args(["-r", warehouse.to_str().unwrap(), old.to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(copy.success());
+    copy_dir(&warehouse, &old);
     // Every file but the last of each table in the old layout: a warehouse
     // written before, with one batch added since.
     let manifest: serde_json::Value =
