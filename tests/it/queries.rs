@@ -615,6 +615,39 @@ fn sql_is_read_only_and_parameters_stay_values() {
         stderr.contains("parameter `start`") && stderr.contains("--param start=VALUE"),
         "{stderr}"
     );
+    // ... and passing it as told works, with or without a library header that omits it.
+    let headed = tmp.path().join("headed.sql");
+    std::fs::write(
+        &headed,
+        "-- name: headed\n-- title: t\n-- title_zh: t\n-- description: d\n-- unit: orders\n\
+         SELECT count(*) AS n FROM repair_orders WHERE opened_at >= $start",
+    )
+    .unwrap();
+    for file in [&unbound, &headed] {
+        let given = aftersight(
+            &repo_root(),
+            &[
+                "sql",
+                "--warehouse",
+                wh,
+                "-f",
+                file.to_str().unwrap(),
+                "--param",
+                "start=2026-10-01",
+                "--format",
+                "csv",
+            ],
+            &[],
+        );
+        assert!(
+            given.status.success(),
+            "{}",
+            String::from_utf8_lossy(&given.stderr)
+        );
+        // October: RO6-RO10 opened from 10-01 (the fixture's comments above).
+        let text = String::from_utf8_lossy(&given.stdout);
+        assert_eq!(text.lines().nth(1), Some("5"), "{text}");
+    }
 }
 
 #[test]

@@ -16,10 +16,17 @@ pub async fn run(args: SqlArgs, settings: &Settings) -> anyhow::Result<()> {
         (None, Some(path), None) => {
             let sql = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading `{}`", path.display()))?;
-            // A file with a library header binds its declared parameters, defaults first.
+            // A file with a library header binds its declared parameters, defaults first;
+            // a value for one it does not declare is typed by its form, as without a header.
             if sql.lines().any(|l| l.trim_start().starts_with("-- name:")) {
                 let q = library::QueryFile::parse(&path, &sql)?;
-                let bound = q.bind(&args.params)?;
+                let (declared, undeclared): (Vec<_>, Vec<_>) = args
+                    .params
+                    .iter()
+                    .cloned()
+                    .partition(|(name, _)| q.params.iter().any(|p| &p.name == name));
+                let mut bound = q.bind(&declared)?;
+                bound.extend(sqlmod::bind_untyped(&undeclared));
                 (q.sql, bound)
             } else {
                 (sql, sqlmod::bind_untyped(&args.params))
